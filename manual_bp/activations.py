@@ -1,0 +1,197 @@
+"""Activation functions: each value with its derivative right underneath.
+
+Every activation maps pre-activations ``z`` of shape ``(n_batch, n)`` to
+activations ``a = f(z)`` of the same shape, and back-propagates an upstream
+gradient ``g = dL/da`` to ``dL/dz`` with :meth:`Activation.vjp`.
+
+Derivatives are computed from values the forward pass already holds (``a``
+where that is the cheaper form, ``z`` where it is not), never by recomputing
+``f``.  Subgradient convention at kinks: the left branch, so
+``relu'(0) = 0`` and ``leaky_relu'(0) = slope`` (document 003 defines
+ReLU as 0 for ``z <= 0``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "Activation",
+    "Identity",
+    "Sigmoid",
+    "Tanh",
+    "ReLU",
+    "LeakyReLU",
+    "Softmax",
+    "ACTIVATIONS",
+    "get_activation",
+]
+
+
+@dataclass(frozen=True)
+class Activation:
+    """Base class. Subclasses define ``value`` and ``derivative`` (or ``vjp``)."""
+
+    name = "activation"
+    #: True when f acts on each unit separately, so f'(z) is a diagonal Jacobian.
+    elementwise = True
+
+    def value(self, z: np.ndarray) -> np.ndarray:
+        """``a = f(z)``; ``z`` of shape ``(n_batch, n)``."""
+        raise NotImplementedError
+
+    def derivative(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """``f'(z)`` elementwise, shape ``(n_batch, n)``; ``a = f(z)`` is given too."""
+        raise NotImplementedError
+
+    def vjp(self, g: np.ndarray, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """``dL/dz = g · ∂a/∂z`` for upstream ``g = dL/da``, shape ``(n_batch, n)``.
+
+        For an elementwise f the Jacobian is diagonal, so this is ``g * f'(z)``.
+        """
+        return g * self.derivative(z, a)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Identity(Activation):
+    """f(z) = z;  f'(z) = 1  (linear output for regression)."""
+
+    name = "identity"
+
+    def value(self, z):
+        # z is a fresh array owned by the forward pass; nothing writes to either.
+        return z
+
+    def derivative(self, z, a):
+        return np.ones_like(z)
+
+    def vjp(self, g, z, a):
+        # A multiply by ones would only cost time.
+        return g
+
+
+@dataclass(frozen=True)
+class Sigmoid(Activation):
+    """f(z) = 1 / (1 + e^{-z});  f'(z) = f(z)(1 - f(z)) = a(1 - a)."""
+
+    name = "sigmoid"
+
+    def value(self, z):
+        # Evaluate e^{-|z|} only, so no exp overflows for |z| ~ 1e3:
+        # z >= 0: 1 / (1 + e^{-z});  z < 0: e^{z} / (1 + e^{z}).
+        e = np.exp(-np.abs(z))
+        return np.where(z >= 0, 1.0, e) / (1.0 + e)
+
+    def derivative(self, z, a):
+        return a * (1.0 - a)
+
+
+@dataclass(frozen=True)
+class Tanh(Activation):
+    """f(z) = tanh(z);  f'(z) = 1 - tanh(z)^2 = 1 - a^2."""
+
+    name = "tanh"
+
+    def value(self, z):
+        return np.tanh(z)
+
+    def derivative(self, z, a):
+        return 1.0 - a * a
+
+
+@dataclass(frozen=True)
+class ReLU(Activation):
+    """f(z) = max(z, 0);  f'(z) = 1 if z > 0 else 0 (so f'(0) = 0)."""
+
+    name = "relu"
+
+    def value(self, z):
+        return np.maximum(z, 0.0)
+
+    def derivative(self, z, a):
+        return (z > 0).astype(z.dtype)
+
+
+@dataclass(frozen=True)
+class LeakyReLU(Activation):
+    """f(z) = z if z > 0 else slope·z;  f'(z) = 1 if z > 0 else slope (so f'(0) = slope)."""
+
+    slope: float = 0.01
+    name = "leaky_relu"
+
+    def __post_init__(self):
+        slope = self.slope
+        if isinstance(slope, bool) or not isinstance(slope, (int, float, np.floating, np.integer)):
+            raise TypeError(f"LeakyReLU slope must be a real number, got {slope!r}")
+        if not np.isfinite(slope):
+            raise ValueError(f"LeakyReLU slope must be finite, got {slope!r}")
+        object.__setattr__(self, "slope", float(slope))
+
+    def value(self, z):
+        return np.where(z > 0, z, self.slope * z)
+
+    def derivative(self, z, a):
+        return np.where(z > 0, 1.0, self.slope).astype(z.dtype, copy=False)
+
+    def __str__(self) -> str:
+        return f"leaky_relu({self.slope:g})"
+
+
+@dataclass(frozen=True)
+class Softmax(Activation):
+    """a_k = e^{z_k} / Σ_j e^{z_j} over each row;  ∂a_k/∂z_j = a_k(δ_kj - a_j).
+
+    The Jacobian is dense (K×K per sample), so there is no elementwise
+    derivative; :meth:`vjp` applies it without building it:
+    ``(g J)_j = a_j (g_j - Σ_k g_k a_k)``.
+    """
+
+    name = "softmax"
+    elementwise = False
+
+    def value(self, z):
+        # Shift by the row max: e^{z - max} <= 1 never overflows, and the
+        # shift cancels in the ratio.
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def log_value(self, z):
+        """``log softmax(z)`` via log-sum-exp, finite for any finite z."""
+        shifted = z - z.max(axis=1, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+    def derivative(self, z, a):
+        raise TypeError(
+            "softmax has a dense Jacobian, not an elementwise derivative; use vjp(g, z, a)"
+        )
+
+    def vjp(self, g, z, a):
+        return a * (g - (g * a).sum(axis=1, keepdims=True))
+
+
+ACTIVATIONS: dict[str, type[Activation]] = {
+    cls.name: cls for cls in (Identity, Sigmoid, Tanh, ReLU, LeakyReLU, Softmax)
+}
+# The documents say "linear" for the identity output (003, 000).
+_ALIASES = {"linear": "identity", "logistic": "sigmoid"}
+
+
+def get_activation(spec) -> Activation:
+    """An :class:`Activation` from a name (``"relu"``, ``"linear"``...) or an instance."""
+    if isinstance(spec, Activation):
+        return spec
+    if not isinstance(spec, str):
+        raise TypeError(
+            f"activation must be a name such as 'sigmoid' or an Activation instance, got {spec!r}"
+        )
+    key = _ALIASES.get(spec.lower(), spec.lower())
+    if key not in ACTIVATIONS:
+        raise ValueError(
+            f"unknown activation {spec!r}; choose one of {sorted(ACTIVATIONS)} "
+            "(or 'linear' for identity)"
+        )
+    return ACTIVATIONS[key]()

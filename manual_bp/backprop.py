@@ -1,0 +1,113 @@
+"""The forward pass and the delta rule, by hand.
+
+Forward, for layers l = 1..L with ``a_0 = x``::
+
+    z_l = a_{l-1} @ W_l + b_l          (n_batch, n_l)
+    a_l = f_l(z_l)
+
+Backward, the delta recursion with ``δ_l = ∂L/∂z_l``::
+
+    δ_L     = s · ∂ℓ/∂z_L              (a − y for the fused pairings)
+    dW_l    = a_{l-1}.T @ δ_l           (n_{l-1}, n_l)
+    db_l    = δ_l.sum(0)                (n_l,)
+    δ_{l-1} = (δ_l @ W_l.T) ⊙ f'_{l-1}(z_{l-1})
+
+where ``s`` is the loss convention's scale (½ and/or 1/N).  No autodiff and no
+finite differences: every line is one of the equations above.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._validate import check_batch, check_net, check_params, check_x
+from .network import Network
+
+__all__ = ["forward", "predict", "loss", "deltas", "gradients", "loss_and_gradients"]
+
+
+def _forward(net: Network, params, x):
+    """Pre-activations ``zs`` and activations ``as_`` (``as_[0] = x``) of every layer."""
+    zs, as_ = [], [x]
+    a = x
+    for (W, b), act in zip(params, net.activations):
+        z = a @ W
+        if b is not None:
+            z += b  # in place: z is a fresh array from the matmul
+        a = act.value(z)
+        zs.append(z)
+        as_.append(a)
+    return zs, as_
+
+
+def _loss_from(net: Network, zs, as_, y) -> float:
+    per_sample = net.loss_fn.value(zs[-1], as_[-1], y)
+    return net.batch_scale(y.shape[0]) * per_sample.sum()
+
+
+def _backward(net: Network, params, zs, as_, y):
+    """The delta recursion; returns ``[δ_1, ..., δ_L]``."""
+    L = net.n_layers
+    acts = net.activations
+    delta = net.batch_scale(y.shape[0]) * net.loss_fn.output_delta(zs[-1], as_[-1], y, acts[-1])
+    out = [delta]
+    for l in range(L - 1, 0, -1):  # 0-based: layer l+1's delta gives layer l's
+        W_next = params[l][0]
+        delta = acts[l - 1].vjp(delta @ W_next.T, zs[l - 1], as_[l])
+        out.append(delta)
+    out.reverse()
+    return out
+
+
+def _param_grads(params, as_, ds):
+    grads = []
+    for (W, b), a_prev, delta in zip(params, as_[:-1], ds):
+        dW = a_prev.T @ delta
+        db = delta.sum(axis=0) if b is not None else None
+        grads.append((dW, db))
+    return grads
+
+
+def forward(net: Network, params, x):
+    """Run the network; return ``(zs, as_)``.
+
+    ``zs[l-1]`` is ``z_l`` of shape ``(n_batch, sizes[l])``; ``as_[0]`` is ``x``
+    (as the params' dtype) and ``as_[l]`` is ``a_l``.
+    """
+    check_net(net)
+    dtype = check_params(net, params)
+    x = check_x(net, x, dtype)
+    return _forward(net, params, x)
+
+
+def predict(net: Network, params, x) -> np.ndarray:
+    """Network output ``a_L``, shape ``(n_batch, sizes[-1])``."""
+    return forward(net, params, x)[1][-1]
+
+
+def loss(net: Network, params, x, y) -> float:
+    """Total loss ``L = s · Σ_n ℓ_n`` for the batch (a Python-compatible float)."""
+    _, x, y = check_batch(net, params, x, y)
+    zs, as_ = _forward(net, params, x)
+    return _loss_from(net, zs, as_, y)
+
+
+def deltas(net: Network, params, x, y) -> list[np.ndarray]:
+    """``δ_l = ∂L/∂z_l`` for every layer, each of shape ``(n_batch, sizes[l])``."""
+    _, x, y = check_batch(net, params, x, y)
+    zs, as_ = _forward(net, params, x)
+    return _backward(net, params, zs, as_, y)
+
+
+def gradients(net: Network, params, x, y):
+    """``[(dW_1, db_1), ...]``: ∂L/∂W_l ``(n_{l-1}, n_l)``, ∂L/∂b_l ``(n_l,)`` or None."""
+    _, x, y = check_batch(net, params, x, y)
+    zs, as_ = _forward(net, params, x)
+    return _param_grads(params, as_, _backward(net, params, zs, as_, y))
+
+
+def loss_and_gradients(net: Network, params, x, y):
+    """``(L, grads)`` from one forward pass (what training needs)."""
+    _, x, y = check_batch(net, params, x, y)
+    zs, as_ = _forward(net, params, x)
+    grads = _param_grads(params, as_, _backward(net, params, zs, as_, y))
+    return _loss_from(net, zs, as_, y), grads

@@ -1,0 +1,202 @@
+"""The network specification and parameter initialisation.
+
+A :class:`Network` is plain, immutable data: widths, one activation per
+layer, the loss and its scaling convention, and which layers have biases.
+Parameters live outside it, as a list of ``(W, b)`` pairs with
+``W`` of shape ``(n_in, n_out)`` and ``b`` of shape ``(n_out,)`` or ``None``,
+used as ``z = a_prev @ W + b`` with samples as rows (document 000's layout;
+document 001's column form ``W h + b`` is the transpose).
+"""
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .activations import Activation, get_activation
+from .losses import Loss, get_loss
+
+__all__ = ["Network", "init_params", "REDUCTIONS", "INIT_SCHEMES"]
+
+REDUCTIONS = ("sum", "mean")
+INIT_SCHEMES = ("xavier", "doc001")
+
+
+@dataclass(frozen=True)
+class Network:
+    """An MLP: ``sizes[0]`` inputs, then one layer per entry of ``sizes[1:]``.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Input width then each layer's width, e.g. ``(4, 3, 3)``.
+    activations : sequence of (str | Activation), or one str for every layer
+        One per layer (``len(sizes) - 1``), from ``identity`` (alias
+        ``linear``), ``sigmoid``, ``tanh``, ``relu``, ``leaky_relu``,
+        ``softmax``; ``LeakyReLU(slope)`` for a slope other than 0.01.
+    loss : str
+        ``squared_error`` (any output), ``cross_entropy`` (softmax output;
+        targets as probability rows or integer class labels), or
+        ``binary_cross_entropy`` (sigmoid output; targets in [0, 1]).
+    reduction : {"sum", "mean"}
+        Sum the per-sample losses, or average them over the batch.
+    half : bool
+        Multiply squared error by ½ (only meaningful for squared error).
+    bias : bool or sequence of bool
+        One flag for all layers, or one per layer.
+
+    The total loss is ``L = (½ if half) · (1/N if mean) · Σ_n ℓ_n``: Σ, ½Σ,
+    (1/N)Σ and 1/(2N)Σ are ``half``/``reduction`` combinations.
+    """
+
+    sizes: tuple[int, ...]
+    activations: tuple[Activation, ...]
+    loss: str
+    reduction: str = "sum"
+    half: bool = False
+    bias: tuple[bool, ...] | bool = True
+    loss_fn: Loss = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        sizes = self.sizes
+        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+            raise TypeError(f"sizes must be a sequence of ints such as (4, 3, 3), got {sizes!r}")
+        sizes = tuple(sizes)
+        if len(sizes) < 2:
+            raise ValueError(
+                f"sizes needs the input width and at least one layer width, e.g. (4, 3), got {sizes!r}"
+            )
+        for i, n in enumerate(sizes):
+            if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+                raise TypeError(f"sizes[{i}] must be an int, got {n!r}")
+            if n < 1:
+                raise ValueError(f"sizes[{i}] must be a positive width, got {n}")
+        sizes = tuple(int(n) for n in sizes)
+        n_layers = len(sizes) - 1
+
+        acts = self.activations
+        if isinstance(acts, (str, Activation)):
+            acts = (acts,) * n_layers
+        acts = tuple(acts)
+        if len(acts) != n_layers:
+            raise ValueError(
+                f"activations needs one entry per layer: {n_layers} for sizes {sizes}, got {len(acts)}"
+            )
+        acts = tuple(get_activation(a) for a in acts)
+        for i, a in enumerate(acts[:-1]):
+            if not a.elementwise:
+                raise ValueError(
+                    f"activations[{i}] is {a.name}, which is only supported on the output layer"
+                )
+
+        loss_fn = get_loss(self.loss)
+        out = acts[-1].name
+        if loss_fn.output_activations is not None and out not in loss_fn.output_activations:
+            raise ValueError(
+                f"loss {loss_fn.name!r} needs a {' or '.join(loss_fn.output_activations)} output "
+                f"layer, but activations[-1] is {out!r}; use squared_error for a {out} output"
+            )
+
+        if self.reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be one of {REDUCTIONS}, got {self.reduction!r}")
+        if not isinstance(self.half, (bool, np.bool_)):
+            raise TypeError(f"half must be True or False, got {self.half!r}")
+        if self.half and loss_fn.name != "squared_error":
+            raise ValueError(
+                f"half=True is the ½ of squared error; it does not apply to {loss_fn.name!r}"
+            )
+
+        bias = self.bias
+        if isinstance(bias, (bool, np.bool_)):
+            bias = (bool(bias),) * n_layers
+        else:
+            bias = tuple(bias)
+            if len(bias) != n_layers:
+                raise ValueError(
+                    f"bias needs one flag or one per layer ({n_layers}), got {len(bias)}"
+                )
+            for i, flag in enumerate(bias):
+                if not isinstance(flag, (bool, np.bool_)):
+                    raise TypeError(f"bias[{i}] must be True or False, got {flag!r}")
+            bias = tuple(bool(f) for f in bias)
+
+        object.__setattr__(self, "sizes", sizes)
+        object.__setattr__(self, "activations", acts)
+        object.__setattr__(self, "loss", loss_fn.name)
+        object.__setattr__(self, "half", bool(self.half))
+        object.__setattr__(self, "bias", bias)
+        object.__setattr__(self, "loss_fn", loss_fn)
+
+    @property
+    def n_layers(self) -> int:
+        """Number of weight layers (``len(sizes) - 1``)."""
+        return len(self.sizes) - 1
+
+    @property
+    def scale(self) -> float:
+        """Factor ``s`` in ``L = s · Σ_n ℓ_n`` for one sample (mean scaling applied per batch)."""
+        return 0.5 if self.half else 1.0
+
+    def batch_scale(self, n_batch: int) -> float:
+        """``s`` for a batch of ``n_batch`` samples: ½ if half, times 1/N if mean."""
+        return self.scale / n_batch if self.reduction == "mean" else self.scale
+
+    def shapes(self) -> list[tuple[tuple[int, int], tuple[int] | None]]:
+        """Expected ``(W.shape, b.shape or None)`` for every layer."""
+        return [
+            ((n_in, n_out), (n_out,) if has_b else None)
+            for n_in, n_out, has_b in zip(self.sizes[:-1], self.sizes[1:], self.bias)
+        ]
+
+    def describe(self) -> str:
+        """One line, e.g. ``4-3-3 sigmoid,softmax cross_entropy sum``."""
+        conv = self.reduction + (" half" if self.half else "")
+        nob = "" if all(self.bias) else " bias=" + "".join("1" if b else "0" for b in self.bias)
+        return (
+            "-".join(map(str, self.sizes)) + " " + ",".join(map(str, self.activations))
+            + f" {self.loss} {conv}{nob}"
+        )
+
+
+def init_params(
+    net: Network,
+    seed=0,
+    *,
+    scheme: str = "xavier",
+    dtype=np.float64,
+    weight_scale: float = 0.1,
+    bias_value: float = 0.05,
+):
+    """Fresh parameters for ``net``: a list of ``(W, b)``, ``W`` ``(n_in, n_out)``.
+
+    Parameters
+    ----------
+    seed : int or numpy.random.Generator
+        All randomness comes from here; the same seed gives identical arrays.
+    scheme : {"xavier", "doc001"}
+        ``xavier``: W ~ U(±sqrt(6 / (n_in + n_out))), b = 0.
+        ``doc001``: document 001's rule, W = weight_scale · N(0, 1) and every
+        bias = bias_value (defaults 0.1 and 0.05).
+    dtype : float32 or float64
+    """
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a manual_bp.Network, got {type(net).__name__}")
+    if scheme not in INIT_SCHEMES:
+        raise ValueError(f"scheme must be one of {INIT_SCHEMES}, got {scheme!r}")
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    params = []
+    for (w_shape, b_shape) in net.shapes():
+        n_in, n_out = w_shape
+        if scheme == "xavier":
+            limit = np.sqrt(6.0 / (n_in + n_out))
+            W = rng.uniform(-limit, limit, size=w_shape)
+            b = np.zeros(b_shape) if b_shape else None
+        else:
+            W = weight_scale * rng.standard_normal(w_shape)
+            b = np.full(b_shape, bias_value) if b_shape else None
+        params.append((W.astype(dtype), None if b is None else b.astype(dtype)))
+    return params
