@@ -1,0 +1,63 @@
+"""Independent oracles for the hand-written backprop in ``manual_bp``.
+
+The network (a ``manual_bp.Network`` plus a list of ``(W, b)`` params) is
+re-defined here from the spec alone -- forward pass and loss in plain
+``jax.numpy``/NumPy -- and differentiated three independent ways:
+
+* JAX reverse mode: :func:`gradients` and :func:`deltas` (the definitions),
+  and :func:`fast_derivatives` (the same numbers from one cached compiled
+  function, for checking thousands of random nets; tested against the plain
+  ones);
+* numerical: :func:`central_difference_gradients`,
+  :func:`complex_step_gradients`, :func:`directional_derivatives` (with
+  :func:`project_gradients` to form ``∇L · v``); the central-difference ones
+  raise :class:`KinkCrossingError` rather than return a difference quotient
+  that straddles a relu kink;
+* and :data:`TOLERANCES` with :func:`allclose_tree` /
+  :func:`assert_allclose_tree` / :func:`max_error` say how close each must be.
+
+Shapes: ``x`` ``(n_batch, sizes[0])``; ``y`` ``(n_batch, sizes[-1])`` or
+integer labels ``(n_batch,)`` for cross_entropy; ``W`` ``(n_in, n_out)``;
+``b`` ``(n_out,)`` or None; ``δ_l`` ``(n_batch, sizes[l+1])``.  Results are
+fresh NumPy arrays in the params' dtype (float64 or float32); callers' arrays
+are never modified.  JAX's x64 mode is only enabled inside a scoped
+``jax.enable_x64`` context, never globally.
+"""
+from .fast import Derivatives, fast_derivatives
+from .model import deltas, gradients, loss
+from .numerical import (
+    KinkCrossingError,
+    central_difference_gradients,
+    complex_step_gradients,
+    directional_derivatives,
+    kink_distance,
+    project_gradients,
+)
+from .tolerances import (
+    TOLERANCES,
+    Tolerance,
+    allclose_tree,
+    assert_allclose_tree,
+    max_error,
+    tolerance,
+)
+
+__all__ = [
+    "TOLERANCES",
+    "Derivatives",
+    "KinkCrossingError",
+    "Tolerance",
+    "allclose_tree",
+    "assert_allclose_tree",
+    "central_difference_gradients",
+    "complex_step_gradients",
+    "deltas",
+    "directional_derivatives",
+    "fast_derivatives",
+    "gradients",
+    "kink_distance",
+    "loss",
+    "max_error",
+    "project_gradients",
+    "tolerance",
+]

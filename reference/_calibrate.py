@@ -1,0 +1,186 @@
+"""Re-measure the errors behind :data:`reference.tolerances.TOLERANCES`.
+
+    python -m reference._calibrate --nets 1000 --seed 11     (~10 min, 2 cores)
+
+For random nets (depth 1-5, widths and batch 1-8, every activation/loss
+pairing, random bias flags, sum/mean, half, weights from N(0, 0.1²) up to
+N(0, 2²)) in float64 and float32, each oracle is compared with "truth": the
+per-parameter complex step evaluated in 80-bit ``np.clongdouble`` (error
+~1e-19, so every float64/float32 error is measured, not masked).  The "jax"
+entry must also hold between two *different* exact implementations, so it is
+additionally measured between JAX and :func:`_textbook_backprop`, a
+deliberately naive NumPy backprop (``σ' = a(1-a)``, ``tanh' = 1-a²``) that
+exists only here.  For each entry the report gives the worst
+``err / (atol + rtol·scale)`` (must stay well below 1) and the leaf behind it.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from collections import defaultdict
+
+import numpy as np
+
+from . import fast_derivatives, gradients
+from . import numerical as N
+from ._spec import check_all
+from .model import loss_xp
+from .tolerances import TOLERANCES
+
+_LD, _CLD = np.longdouble, np.clongdouble
+_HIDDEN = ("identity", "sigmoid", "tanh", "relu", "leaky_relu")
+
+
+def _random_case(rng):
+    from manual_bp.activations import LeakyReLU
+    from manual_bp.network import Network, init_params
+
+    depth = int(rng.integers(1, 6))
+    sizes = [int(rng.integers(1, 9)) for _ in range(depth + 1)]
+    loss = str(rng.choice(["squared_error", "cross_entropy", "binary_cross_entropy"]))
+    out = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}.get(loss)
+    acts = [str(rng.choice(_HIDDEN)) for _ in range(depth - 1)]
+    acts.append(out or str(rng.choice(_HIDDEN + ("softmax",))))
+    acts = [LeakyReLU(float(rng.uniform(0, 0.3))) if a == "leaky_relu" else a for a in acts]
+    net = Network(sizes, acts, loss, reduction=str(rng.choice(["sum", "mean"])),
+                  half=bool(loss == "squared_error" and rng.integers(2)),
+                  bias=[bool(rng.integers(2)) for _ in range(depth)])
+    params = init_params(net, rng, scheme=str(rng.choice(["xavier", "doc001"])),
+                         weight_scale=float(rng.choice([0.1, 1.0, 2.0])))
+    n_batch = int(rng.integers(1, 9))
+    x = rng.standard_normal((n_batch, sizes[0]))
+    if loss == "cross_entropy":
+        y = rng.integers(0, sizes[-1], n_batch) if rng.integers(2) else rng.dirichlet(np.ones(sizes[-1]), n_batch)
+    elif loss == "binary_cross_entropy":
+        y = rng.uniform(size=(n_batch, sizes[-1]))
+    else:
+        y = rng.standard_normal((n_batch, sizes[-1]))
+    return net, params, x, y
+
+
+def _as(dtype, params, x, y):
+    params = [(W.astype(dtype), None if b is None else b.astype(dtype)) for W, b in params]
+    y = y if y.dtype.kind in "iu" else y.astype(dtype)
+    return params, x.astype(dtype), y
+
+
+def _truth(net, params, x, y):
+    """Loss, gradients and deltas by complex step in 80-bit long double."""
+    spec, p, x, y, _ = check_all(net, params, x, y)
+    xl, yl, h = x.astype(_LD), y.astype(_LD), _LD(1e-40)
+    theta = N._flatten(p).astype(_CLD)
+    rows = np.repeat(theta[None], theta.size, 0)
+    rows[np.arange(theta.size), np.arange(theta.size)] += 1j * h
+    grads = N._unflatten(spec, N._losses(spec, rows, xl, yl).imag / h)
+    pl = [(W.astype(_CLD), None if b is None else b.astype(_CLD)) for W, b in p]
+    n_batch, ds = x.shape[0], []
+    for l, n in enumerate(spec.sizes[1:]):
+        S = n_batch * n
+        e = [np.zeros((S, n_batch, m), _CLD) for m in spec.sizes[1:]]
+        e[l].reshape(S, S)[np.arange(S), np.arange(S)] = 1j * h
+        ds.append((loss_xp(np, spec, pl, xl, yl, e).imag / h).reshape(n_batch, n))
+    L = loss_xp(np, spec, [(W.astype(_LD), None if b is None else b.astype(_LD)) for W, b in p], xl, yl)
+    return float(L), grads, ds
+
+
+def _textbook_backprop(net, params, x, y):
+    """Naive backprop (only for sizing the two-sided 'jax' tolerance)."""
+    spec, params, x, y, dtype = check_all(net, params, x, y)
+
+    def f(name, slope, z):
+        if name == "softmax":
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            return e / e.sum(axis=1, keepdims=True)
+        with np.errstate(over="ignore"):
+            return {"identity": z, "sigmoid": 1 / (1 + np.exp(-z)), "tanh": np.tanh(z),
+                    "relu": np.where(z > 0, z, 0 * z), "leaky_relu": np.where(z > 0, z, slope * z)}[name]
+
+    def vjp(name, slope, z, a, g):
+        if name == "softmax":
+            return a * (g - (g * a).sum(axis=1, keepdims=True))
+        return g * {"identity": 1, "sigmoid": a * (1 - a), "tanh": 1 - a * a, "relu": (z > 0).astype(dtype),
+                    "leaky_relu": np.where(z > 0, 1, slope).astype(dtype)}[name]
+
+    zs, acts = [], [x]
+    for (W, b), (name, slope) in zip(params, spec.activations):
+        zs.append(acts[-1] @ W + (0 if b is None else b))
+        acts.append(f(name, slope, zs[-1]))
+    scale = (0.5 if spec.half else 1.0) / (x.shape[0] if spec.reduction == "mean" else 1)
+    a = acts[-1]
+    if spec.loss == "squared_error":
+        d = vjp(*spec.activations[-1], zs[-1], a, 2 * (a - y))
+    else:
+        d = a * y.sum(axis=1, keepdims=True) - y if spec.loss == "cross_entropy" else a - y
+    d = (scale * d).astype(dtype)
+    grads, ds = [None] * spec.n_layers, [None] * spec.n_layers
+    for l in reversed(range(spec.n_layers)):
+        ds[l] = d
+        grads[l] = (acts[l].T @ d, None if params[l][1] is None else d.sum(axis=0))
+        if l:
+            d = vjp(*spec.activations[l - 1], zs[l - 1], acts[l], d @ params[l][0].T)
+    return grads, ds
+
+
+def _leaves(tree):
+    if isinstance(tree, (list, tuple)):
+        return [a for sub in tree for a in _leaves(sub)]
+    return [] if tree is None else [np.asarray(tree)]
+
+
+def _errs(a, b):
+    return [(float(np.abs(u.astype(_LD) - v.astype(_LD)).max()),
+             float(max(np.abs(u).max(), np.abs(v).max()))) for u, v in zip(_leaves(a), _leaves(b))]
+
+
+def measure(n_nets: int, seed: int):
+    """``{(dtype, kind): [(err, scale), ...]}`` and the KinkCrossingError counts."""
+    if np.finfo(np.longdouble).eps > 1e-18:
+        raise SystemExit("needs 80-bit long double (x86); here long double is just double")
+    rng = np.random.default_rng(seed)
+    rec, crossings = defaultdict(list), defaultdict(int)
+    for i in range(n_nets):
+        net, params, x, y = _random_case(rng)
+        for dtype in ("float64", "float32"):
+            p, xx, yy = _as(np.dtype(dtype), params, x, y)
+            case = (net, p, xx, yy)
+            L, tg, td = _truth(*case)
+            jx = fast_derivatives(*case)
+            rec[dtype, "jax"] += _errs([jx.gradients, jx.deltas], [tg, td])
+            rec[dtype, "jax"] += _errs(list(_textbook_backprop(*case)), [jx.gradients, jx.deltas])
+            if i % 10 == 0:  # the plain path too (it compiles per architecture)
+                rec[dtype, "jax"] += _errs(gradients(*case), tg)
+            rec[dtype, "loss"].append((abs(jx.loss - L), abs(L)))
+            rec[dtype, "complex_step"] += _errs(N.complex_step_gradients(*case), tg)
+            try:
+                rec[dtype, "central"] += _errs(N.central_difference_gradients(*case), tg)
+            except N.KinkCrossingError:
+                crossings[dtype, "central"] += 1
+            try:
+                derivs, V = N.directional_derivatives(*case, n_directions=8, seed=i)
+                rec[dtype, "directional"] += _errs(derivs, N.project_gradients(tg, V))
+            except N.KinkCrossingError:
+                crossings[dtype, "directional"] += 1
+    return rec, crossings
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--nets", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=11)
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    rec, crossings = measure(args.nets, args.seed)
+    print(f"{args.nets} nets, seed {args.seed}, {time.perf_counter() - t0:.0f} s")
+    for (dtype, kind), rows in sorted(rec.items()):
+        tol = TOLERANCES[dtype][kind]
+        err, scale = np.array(rows).T
+        ratio = err / (tol.atol + tol.rtol * scale)
+        k = int(np.argmax(ratio))
+        print(f"{dtype} {kind:13s} rtol {tol.rtol:.0e} atol {tol.atol:.0e}: worst {ratio[k]:.3f} of bound "
+              f"(err {err[k]:.1e} at leaf scale {scale[k]:.1e}), p99.9 {np.quantile(ratio, 0.999):.3f}, "
+              f"median relative {np.median(err / np.maximum(scale, 1e-300)):.1e}, "
+              f"{len(rows)} leaves, {crossings.get((dtype, kind), 0)} nets crossed a kink")
+
+
+if __name__ == "__main__":
+    main()

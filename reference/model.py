@@ -1,0 +1,208 @@
+"""The reference network: forward pass and loss from the spec, differentiated by JAX.
+
+The forward pass is written once, in :func:`loss_xp`, against an array module
+``xp`` (``jax.numpy`` or ``numpy``).  Under ``jax.numpy`` it is what
+:func:`loss`, :func:`gradients` and :func:`deltas` differentiate with
+``jax.value_and_grad`` (jitted once per architecture); under ``numpy`` it is what the numerical oracles in
+:mod:`reference.numerical` perturb, many parameter sets at once (every array
+may carry extra leading axes) and in complex arithmetic for the complex step.
+Nothing here knows how backpropagation is done by hand.
+
+Precision: float64 needs JAX's x64 mode.  Rather than flipping the caller's
+global ``jax_enable_x64`` flag, every JAX call runs inside the scoped
+``jax.enable_x64(...)`` context manager (JAX >= 0.8; the old
+``jax.experimental.enable_x64`` is gone in 0.10), set to True for float64
+params and False for float32 ones, so float32 work cannot silently widen.
+"""
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._spec import Spec, check_all
+
+__all__ = ["deltas", "gradients", "loss", "loss_xp"]
+
+
+# ---------------------------------------------------------------------------
+# The definition, generic over the array module
+# ---------------------------------------------------------------------------
+
+def _stop_gradient(xp, v):
+    # Only the log-sum-exp shift uses this: the loss does not depend on the shift,
+    # so letting autodiff see it would only add rounding noise to the gradient.
+    return jax.lax.stop_gradient(v) if xp is jnp else v
+
+
+def _flip_to_nonpositive(xp, z):
+    """``-|z|`` generalised to complex ``z`` (sign chosen by the real part).
+
+    Multiplying by a locally constant sign keeps the function analytic, which
+    the complex step needs, whereas ``abs`` of a complex number is not.
+    """
+    return xp.where(xp.real(z) >= 0, -z, z)
+
+
+def _sigmoid(xp, z):
+    # exp only ever sees a non-positive real part, so |z| ~ 1e3 cannot overflow;
+    # and neither where-branch is inf, so jax.grad sees no 0 * inf = nan.
+    s = xp.exp(_flip_to_nonpositive(xp, z))
+    return xp.where(xp.real(z) >= 0, 1 / (1 + s), s / (1 + s))
+
+
+def _softplus(xp, z):
+    """``log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|))``, overflow-free."""
+    return xp.where(xp.real(z) >= 0, z, 0 * z) + xp.log1p(xp.exp(_flip_to_nonpositive(xp, z)))
+
+
+def _log_softmax(xp, z):
+    """Row-wise ``log softmax`` by log-sum-exp, ``z`` of shape ``(..., n)``."""
+    # Shift by the max *real* part: that is all overflow depends on, and a
+    # complex max is undefined.
+    m = _stop_gradient(xp, xp.max(xp.real(z), axis=-1, keepdims=True))
+    zs = z - m
+    return zs - xp.log(xp.sum(xp.exp(zs), axis=-1, keepdims=True))
+
+
+def activate(xp, name: str, slope: float, z):
+    """``a = f(z)`` for one layer; ``z`` of shape ``(..., n_batch, n)``."""
+    if name == "identity":
+        return z
+    if name == "sigmoid":
+        return _sigmoid(xp, z)
+    if name == "tanh":
+        return xp.tanh(z)
+    # Kinks: relu'(0) = 0 and leaky_relu'(0) = slope, because z = 0 takes the
+    # "else" branch.  Testing the real part keeps both complex-step safe.
+    if name == "relu":
+        return xp.where(xp.real(z) > 0, z, 0 * z)
+    if name == "leaky_relu":
+        return xp.where(xp.real(z) > 0, z, slope * z)
+    if name == "softmax":
+        return xp.exp(_log_softmax(xp, z))
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def per_sample_loss(xp, loss_name: str, z, a, y):
+    """``ℓ_n``, shape ``(..., n_batch)``, from the output ``z``, ``a`` ``(..., n_batch, n_out)``.
+
+    Cross-entropy and binary cross-entropy are written on the logits ``z``
+    (log-sum-exp and softplus forms), never on ``log(a)``, which would hit
+    ``log(0)`` once the output saturates.  ``a`` is only read for squared error.
+    """
+    if loss_name == "squared_error":
+        return xp.sum((a - y) ** 2, axis=-1)
+    if loss_name == "cross_entropy":
+        return -xp.sum(y * _log_softmax(xp, z), axis=-1)
+    if loss_name == "binary_cross_entropy":
+        # -[y log σ(z) + (1-y) log(1-σ(z))] = softplus(z) - y z, exactly.
+        return xp.sum(_softplus(xp, z) - y * z, axis=-1)
+    raise ValueError(f"unknown loss {loss_name!r}")
+
+
+def loss_xp(xp, spec: Spec, params, x, y, e=None):
+    """Total loss ``L`` for one or many parameter sets, in array module ``xp``.
+
+    Parameters
+    ----------
+    xp : ``numpy`` or ``jax.numpy``
+    spec : :class:`reference._spec.Spec`
+    params : list of ``(W, b or None)``
+        ``W`` of shape ``(..., n_in, n_out)``, ``b`` of shape ``(..., n_out)``;
+        any leading axes ``...`` index independent parameter sets.
+    x : ``(n_batch, sizes[0])``
+    y : ``(n_batch, sizes[-1])`` target rows (labels already one-hot)
+    e : list of ``(..., n_batch, n_l)`` or None
+        Added to each ``z_l``; differentiating at ``e = 0`` gives ``δ_l = ∂L/∂z_l``.
+
+    Returns
+    -------
+    ``L`` of shape ``(...)``: ``(½ if half) · (1/N if mean) · Σ_n ℓ_n``.
+    """
+    a = x
+    last = spec.n_layers - 1
+    for l, ((W, b), (name, slope)) in enumerate(zip(params, spec.activations)):
+        z = a @ W
+        if b is not None:
+            z = z + b[..., None, :]
+        if e is not None:
+            z = z + e[l]
+        if l < last or spec.loss == "squared_error":
+            a = activate(xp, name, slope, z)
+    n_batch = x.shape[0]
+    scale = (0.5 if spec.half else 1.0) / (n_batch if spec.reduction == "mean" else 1)
+    return scale * xp.sum(per_sample_loss(xp, spec.loss, z, a, y), axis=-1)
+
+
+# ---------------------------------------------------------------------------
+# Public JAX API
+# ---------------------------------------------------------------------------
+
+def _x64(dtype):
+    return jax.enable_x64(bool(dtype == np.float64))
+
+
+def _loss_of(spec: Spec, params, e, x, y):
+    return loss_xp(jnp, spec, params, x, y, e)
+
+
+# L and its jax.grad with respect to the params and to the zero perturbations
+# e_l of each z_l (so ∂L/∂e_l = δ_l), compiled once per architecture: spec is
+# static and the shapes/dtype key jit's cache.  Eager jax.grad would compile
+# every primitive separately for every new shape, ~1 s per random
+# architecture against ~0.2 s for one compilation here.
+_value_and_grads = jax.jit(jax.value_and_grad(_loss_of, argnums=(1, 2)), static_argnums=0)
+
+
+def _evaluate(net, params, x, y):
+    """``(L, grads, deltas)`` as Python float and NumPy arrays of the params' dtype."""
+    spec, params, x, y, dtype = check_all(net, params, x, y)
+    n_batch = x.shape[0]
+    e0 = [np.zeros((n_batch, n), dtype) for n in spec.sizes[1:]]
+    with _x64(dtype):
+        value, (grads, ds) = _value_and_grads(spec, params, e0, x, y)
+        value = float(value)
+        grads = [(_to_numpy(dW, dtype), None if db is None else _to_numpy(db, dtype)) for dW, db in grads]
+        ds = [_to_numpy(d, dtype) for d in ds]
+    return value, grads, ds
+
+
+def _to_numpy(v, dtype):
+    out = np.array(v, dtype=dtype)  # a writable copy, not a view on a JAX buffer
+    assert out.dtype == dtype, (out.dtype, dtype)
+    return out
+
+
+def loss(net, params, x, y) -> float:
+    """The total loss ``L`` (a Python float) of ``net`` at ``params`` on ``(x, y)``.
+
+    Parameters
+    ----------
+    net : manual_bp.Network
+    params : list of ``(W, b or None)``, ``W`` ``(n_in, n_out)``, ``b`` ``(n_out,)``;
+        all float32 or all float64 (the dtype of the computation).
+    x : ``(n_batch, sizes[0])``
+    y : ``(n_batch, sizes[-1])``, or integer class labels ``(n_batch,)`` for cross_entropy.
+    """
+    return _evaluate(net, params, x, y)[0]
+
+
+def gradients(net, params, x, y) -> list:
+    """``∂L/∂params`` by ``jax.grad``: a list of ``(dW, db or None)`` like ``params``.
+
+    ``dW`` has shape ``(n_in, n_out)`` and ``db`` ``(n_out,)`` (None where the
+    layer has no bias), as NumPy arrays of the params' dtype.  Arguments as
+    for :func:`loss`.
+    """
+    return _evaluate(net, params, x, y)[1]
+
+
+def deltas(net, params, x, y) -> list:
+    """``δ_l = ∂L/∂z_l`` for every layer: a list of ``(n_batch, sizes[l+1])`` arrays.
+
+    Obtained by ``jax.grad`` with respect to zero perturbations ``e_l`` added
+    to each pre-activation (``z_l = a_{l-1} @ W_l + b_l + e_l``), so they
+    include the loss scaling (½, 1/N).  Arguments as for :func:`loss`.
+    """
+    return _evaluate(net, params, x, y)[2]

@@ -1,0 +1,356 @@
+"""Numerical derivatives of the reference loss, independent of any autodiff.
+
+All oracles evaluate :func:`reference.model.loss_xp` under NumPy, for many
+perturbed parameter sets at once: the parameters are flattened into a vector
+``θ`` of length ``n_params``, the perturbed vectors are stacked as rows of an
+``(n_sets, n_params)`` matrix, unflattened into ``W`` of shape
+``(n_sets, n_in, n_out)`` and ``b`` of shape ``(n_sets, n_out)``, and one
+broadcast forward pass gives all ``n_sets`` losses.  Computation is in the
+params' dtype (complex64/complex128 for the complex step), so the step sizes
+below are per dtype.
+
+Kinks: relu and leaky_relu are not differentiable at 0, and ``z = 0`` exactly
+is common, not rare: below a dead relu (all its units negative for a sample)
+the next layer sees ``a = 0`` and, with zero biases, ``z = 0``.  A central
+difference whose two evaluations put some relu/leaky unit on different
+sides of 0 measures a mixture of the two slopes (a bias feeding ``z = 0``
+gets 0.5 instead of relu'(0) = 0), so the central-difference oracles compare
+every perturbed pass's pattern of ``z > 0`` with the unperturbed one and
+raise :class:`KinkCrossingError` if any differs.  (:func:`kink_distance`, the
+smallest ``|z|`` at a kink, is a cheap screen, but no fixed threshold on it is
+reliable: with ``|W| ~ 5`` a float32 step moves ``z`` by ~0.1.)
+
+The per-parameter complex step needs no such check: it takes the branch
+chosen by ``Re z`` at the point itself, and with one parameter perturbed
+every matmul has at most one complex factor, so ``Re z`` is the real forward
+value up to relative O(h²) and an exact zero stays exactly zero.  It follows
+the ``f'(0)`` convention and is exact for these piecewise-linear functions.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._spec import Spec, check_all, check_params, check_x, spec_of
+from .model import activate, loss_xp
+
+__all__ = [
+    "CENTRAL_STEP",
+    "COMPLEX_STEP",
+    "KinkCrossingError",
+    "central_difference_gradients",
+    "complex_step_gradients",
+    "directional_derivatives",
+    "kink_distance",
+    "project_gradients",
+]
+
+# Central difference, relative step h = CENTRAL_STEP · max(1, |θ|): truncation
+# error ~ h²·|f'''| and rounding error ~ eps·|f|/h balance at h ~ eps^(1/3),
+# giving errors ~ eps^(2/3) (≈ 4e-11 in float64, ≈ 2e-5 in float32) relative
+# to the loss scale.  Scaling by max(1, |θ|) keeps h resolvable next to large θ.
+CENTRAL_STEP = {
+    np.dtype(np.float64): float(np.cbrt(np.finfo(np.float64).eps)),  # ≈ 6.1e-6
+    np.dtype(np.float32): float(np.cbrt(np.finfo(np.float32).eps)),  # ≈ 4.9e-3
+}
+# Complex step Im f(θ + ih)/h has no subtraction, so no cancellation: h can be
+# tiny, making the O(h²) truncation error vanish below eps.  It must stay large
+# enough that h·f' (the imaginary parts carried through the forward pass) does
+# not underflow: 1e-20 ≫ 2e-308 for complex128; for complex64 (tiny ≈ 1.2e-38)
+# 1e-10 leaves 28 decades of headroom while h² = 1e-20 ≪ eps32.
+COMPLEX_STEP = {
+    np.dtype(np.float64): 1e-20,
+    np.dtype(np.float32): 1e-10,
+}
+_COMPLEX = {np.dtype(np.float64): np.complex128, np.dtype(np.float32): np.complex64}
+_KINKED = ("relu", "leaky_relu")
+# Perturbed parameter sets evaluated per broadcast forward pass: bounds the
+# (n_sets, n_params) matrix and the (n_sets, n_batch, width) activations.
+_MAX_ELEMENTS_PER_CHUNK = 1 << 22
+
+
+class KinkCrossingError(ValueError):
+    """A central difference straddled a relu/leaky_relu kink, so it is not a derivative."""
+
+
+# ---------------------------------------------------------------------------
+# Flattening and batched evaluation
+# ---------------------------------------------------------------------------
+
+def _flatten(params) -> np.ndarray:
+    """All parameters as one vector ``θ`` of shape ``(n_params,)``: W_1, b_1, W_2, ..."""
+    parts = []
+    for W, b in params:
+        parts.append(W.ravel())
+        if b is not None:
+            parts.append(b.ravel())
+    return np.concatenate(parts)
+
+
+def _unflatten(spec: Spec, theta: np.ndarray) -> list:
+    """Inverse of :func:`_flatten` for ``theta`` of shape ``(..., n_params)``.
+
+    Returns ``[(W (..., n_in, n_out), b (..., n_out) or None), ...]`` (views).
+    """
+    lead, out, i = theta.shape[:-1], [], 0
+    for l, (n_in, n_out) in enumerate(zip(spec.sizes[:-1], spec.sizes[1:])):
+        W = theta[..., i : i + n_in * n_out].reshape(lead + (n_in, n_out))
+        i += n_in * n_out
+        b = None
+        if spec.bias[l]:
+            b = theta[..., i : i + n_out]
+            i += n_out
+        out.append((W, b))
+    assert i == theta.shape[-1]
+    return out
+
+
+def _param_name(spec: Spec, j: int) -> str:
+    """``params[l][0][r, c]`` or ``params[l][1][c]`` for flat index ``j``."""
+    for l, (n_in, n_out) in enumerate(zip(spec.sizes[:-1], spec.sizes[1:])):
+        if j < n_in * n_out:
+            return f"params[{l}][0][{j // n_out}, {j % n_out}]"
+        j -= n_in * n_out
+        if spec.bias[l]:
+            if j < n_out:
+                return f"params[{l}][1][{j}]"
+            j -= n_out
+    raise IndexError(j)
+
+
+def _kink_pattern(spec: Spec, params, x) -> np.ndarray:
+    """``z > 0`` at every relu/leaky_relu unit and sample: ``(..., n_kinked)`` bool.
+
+    A diagnostic beside the definition (not part of it): the same forward
+    pass, recording which side of each kink the pre-activations fall on.
+    """
+    a, sides = x, []
+    for (W, b), (name, slope) in zip(params, spec.activations):
+        z = a @ W
+        if b is not None:
+            z = z + b[..., None, :]
+        if name in _KINKED:
+            sides.append((np.real(z) > 0).reshape(z.shape[:-2] + (-1,)))
+        a = activate(np, name, slope, z)
+    return np.concatenate(sides, axis=-1)
+
+
+def _losses(spec: Spec, thetas: np.ndarray, x, y, base_pattern=None):
+    """``L`` for each row of ``thetas`` ``(n_sets, n_params)``: shape ``(n_sets,)``.
+
+    With ``base_pattern`` (from :func:`_kink_pattern` at the unperturbed θ),
+    also returns ``(n_sets,)`` bool: whether that row put some relu/leaky
+    unit on the other side of its kink.
+    """
+    n_sets, n_params = thetas.shape
+    width = max(spec.sizes) * x.shape[0]
+    chunk = max(1, _MAX_ELEMENTS_PER_CHUNK // max(n_params, width))
+    losses, crossed = [], []
+    for s in range(0, n_sets, chunk):
+        params = _unflatten(spec, thetas[s : s + chunk])
+        losses.append(loss_xp(np, spec, params, x, y))
+        if base_pattern is not None:
+            crossed.append((_kink_pattern(spec, params, x) != base_pattern).any(axis=-1))
+    if base_pattern is None:
+        return np.concatenate(losses)
+    return np.concatenate(losses), np.concatenate(crossed)
+
+
+def _base_pattern(spec: Spec, theta, x, check_kinks: bool):
+    if not check_kinks or not any(name in _KINKED for name, _ in spec.activations):
+        return None
+    return _kink_pattern(spec, _unflatten(spec, theta), x)
+
+
+def _as_tree(spec: Spec, flat: np.ndarray) -> list:
+    return [(W.copy(), None if b is None else b.copy()) for W, b in _unflatten(spec, flat)]
+
+
+# ---------------------------------------------------------------------------
+# Oracles
+# ---------------------------------------------------------------------------
+
+def central_difference_gradients(net, params, x, y, *, check_kinks: bool = True) -> list:
+    """``∂L/∂θ_j ≈ (L(θ + h_j e_j) - L(θ - h_j e_j)) / (2 h_j)`` for every parameter.
+
+    ``h_j = CENTRAL_STEP[dtype] · max(1, |θ_j|)``.  Costs ``2 · n_params``
+    forward passes (vectorised), so it is meant for small nets.  Arguments as
+    for :func:`reference.loss`; returns a list of ``(dW (n_in, n_out), db
+    (n_out,) or None)`` in the params' dtype.
+
+    Raises :class:`KinkCrossingError` (a ValueError) naming the parameter if
+    some ``θ_j ± h_j`` moves a relu/leaky_relu pre-activation across 0 (the
+    quotient would then mix two slopes); ``check_kinks=False`` skips the check.
+    """
+    spec, params, x, y, dtype = check_all(net, params, x, y)
+    theta = _flatten(params)
+    h = CENTRAL_STEP[dtype] * np.maximum(1, np.abs(theta))
+    plus, minus = theta + h, theta - h
+    # Divide by the step actually taken: θ ± h is rounded, and (θ+h) - (θ-h)
+    # is exact, so rounding of the step does not enter the quotient.
+    step = plus - minus
+    base = _base_pattern(spec, theta, x, check_kinks)
+    n_params = theta.size
+    grad = np.empty(n_params, dtype)
+    chunk = max(1, _MAX_ELEMENTS_PER_CHUNK // (2 * n_params))
+    for s in range(0, n_params, chunk):
+        j = np.arange(s, min(s + chunk, n_params))
+        k = np.arange(j.size)
+        rows = np.repeat(theta[None, :], 2 * j.size, axis=0)
+        rows[k, j] = plus[j]
+        rows[j.size + k, j] = minus[j]
+        if base is None:
+            L = _losses(spec, rows, x, y)
+        else:
+            L, crossed = _losses(spec, rows, x, y, base)
+            if crossed.any():
+                bad = int(j[np.flatnonzero(crossed[: j.size] | crossed[j.size :])[0]])
+                raise KinkCrossingError(
+                    f"perturbing {_param_name(spec, bad)} by ±{h[bad]:.2g} moves a relu/leaky_relu "
+                    "pre-activation across 0, so its central difference mixes two slopes; "
+                    "use complex_step_gradients, or check_kinks=False to get it anyway"
+                )
+        grad[j] = (L[: j.size] - L[j.size :]) / step[j]
+    return _as_tree(spec, grad)
+
+
+def complex_step_gradients(net, params, x, y) -> list:
+    """``∂L/∂θ_j = Im L(θ + i h e_j) / h`` for every parameter, in complex arithmetic.
+
+    Accurate to rounding (no subtractive cancellation) for the smooth
+    activations and exact for relu/leaky_relu, following the ``relu'(0) = 0``,
+    ``leaky_relu'(0) = slope`` convention at ``z = 0`` (see the module notes).
+    Costs ``n_params`` complex forward passes.  Arguments and result as for
+    :func:`central_difference_gradients`.
+    """
+    spec, params, x, y, dtype = check_all(net, params, x, y)
+    theta = _flatten(params).astype(_COMPLEX[dtype])
+    h = COMPLEX_STEP[dtype]
+    n_params = theta.size
+    grad = np.empty(n_params, dtype)
+    chunk = max(1, _MAX_ELEMENTS_PER_CHUNK // n_params)
+    for s in range(0, n_params, chunk):
+        j = np.arange(s, min(s + chunk, n_params))
+        rows = np.repeat(theta[None, :], j.size, axis=0)
+        rows[np.arange(j.size), j] += 1j * h
+        grad[j] = _losses(spec, rows, x, y).imag / h
+    return _as_tree(spec, grad)
+
+
+def directional_derivatives(net, params, x, y, *, n_directions: int = 8, seed=0,
+                            method: str = "central", check_kinks: bool = True):
+    """Derivatives of ``L`` along random unit directions: ``(derivs, directions)``.
+
+    The cost is ``2 · n_directions`` (central) or ``n_directions`` (complex)
+    forward passes whatever the parameter count, so it scales to big nets.
+
+    Parameters
+    ----------
+    n_directions : int
+        ``K``, how many directions.
+    seed : int or numpy.random.Generator
+        Source of the directions: Gaussian, normalised to unit length over all
+        parameters together.
+    method : {"central", "complex"}
+        ``(L(θ + hv) - L(θ - hv)) / 2h`` with ``h = CENTRAL_STEP · max(1, max|θ|)``,
+        or ``Im L(θ + ihv) / h``.  ``"complex"`` raises ValueError for nets
+        with relu/leaky_relu: perturbing all parameters at once puts
+        ``-Im(a)·Im(W) ~ h²`` cross terms into ``Re z``, so an exactly-zero
+        pre-activation (common below a dead relu when biases are 0) lands on
+        a random side of the kink.  The per-parameter
+        :func:`complex_step_gradients` has no such cross terms.
+    check_kinks : bool
+        For ``"central"``: raise :class:`KinkCrossingError` if ``θ ± hv``
+        moves a relu/leaky_relu pre-activation across 0.
+
+    Returns
+    -------
+    derivs : ``(K,)`` array, ``derivs[k] ≈ ∇L · v_k``
+    directions : list of ``(VW (K, n_in, n_out), Vb (K, n_out) or None)``
+        The ``v_k`` in the params' structure with a leading ``K`` axis; compare
+        ``derivs`` with ``project_gradients(grads, directions)``.
+    """
+    spec, params, x, y, dtype = check_all(net, params, x, y)
+    if isinstance(n_directions, bool) or not isinstance(n_directions, (int, np.integer)):
+        raise TypeError(f"n_directions must be an int, got {n_directions!r}")
+    if n_directions < 1:
+        raise ValueError(f"n_directions must be >= 1, got {n_directions}")
+    if method not in ("central", "complex"):
+        raise ValueError(f"method must be 'central' or 'complex', got {method!r}")
+    kinked = [name for name, _ in spec.activations if name in _KINKED]
+    if method == "complex" and kinked:
+        raise ValueError(
+            f"method='complex' needs smooth activations, but net has {kinked[0]}: at an exactly "
+            "zero pre-activation the h² cross terms of a multi-parameter complex step pick the "
+            "kink's branch at random; use method='central' or complex_step_gradients"
+        )
+    K = int(n_directions)
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    theta = _flatten(params)
+    V = rng.standard_normal((K, theta.size))
+    V = (V / np.linalg.norm(V, axis=1, keepdims=True)).astype(dtype)
+    if method == "central":
+        # One h for the whole direction; max|θ| is the scale that rounding of θ + hv sees.
+        h = CENTRAL_STEP[dtype] * max(1.0, float(np.abs(theta).max()))
+        rows = np.concatenate([theta + h * V, theta - h * V])
+        base = _base_pattern(spec, theta, x, check_kinks)
+        if base is None:
+            L = _losses(spec, rows, x, y)
+        else:
+            L, crossed = _losses(spec, rows, x, y, base)
+            if crossed.any():
+                k = int(np.flatnonzero(crossed[:K] | crossed[K:])[0])
+                raise KinkCrossingError(
+                    f"stepping ±{h:.2g} along direction {k} moves a relu/leaky_relu pre-activation "
+                    "across 0, so the central difference mixes two slopes; use "
+                    "complex_step_gradients, or check_kinks=False to get it anyway"
+                )
+        derivs = (L[:K] - L[K:]) / (2 * h)
+    else:
+        h = COMPLEX_STEP[dtype]
+        derivs = _losses(spec, theta.astype(_COMPLEX[dtype]) + 1j * h * V, x, y).imag / h
+    return derivs.astype(dtype), _as_tree(spec, V)
+
+
+def project_gradients(grads, directions) -> np.ndarray:
+    """``∇L · v_k`` for each direction: shape ``(K,)``.
+
+    ``grads`` is a list of ``(dW (n_in, n_out), db (n_out,) or None)``;
+    ``directions`` is what :func:`directional_derivatives` returns.
+    """
+    if len(grads) != len(directions):
+        raise ValueError(f"grads has {len(grads)} layers but directions has {len(directions)}")
+    total = 0.0
+    for l, ((dW, db), (VW, Vb)) in enumerate(zip(grads, directions)):
+        dW = np.asarray(dW)
+        if dW.shape != VW.shape[1:]:
+            raise ValueError(f"grads[{l}][0] has shape {dW.shape}, directions need {VW.shape[1:]}")
+        total = total + np.einsum("kij,ij->k", VW, dW)
+        if (db is None) != (Vb is None):
+            raise ValueError(f"grads[{l}][1] is {'None' if db is None else 'an array'} "
+                             f"but the direction's bias is {'None' if Vb is None else 'an array'}")
+        if db is not None:
+            db = np.asarray(db)
+            if db.shape != Vb.shape[1:]:
+                raise ValueError(f"grads[{l}][1] has shape {db.shape}, directions need {Vb.shape[1:]}")
+            total = total + Vb @ db
+    return np.asarray(total)
+
+
+def kink_distance(net, params, x) -> float:
+    """Smallest ``|z|`` over all relu/leaky_relu units and samples (``inf`` if none).
+
+    A cheap screen for "is this net near a kink"; ``x`` is ``(n_batch,
+    sizes[0])``.  How far a central-difference step moves ``z`` depends on the
+    weights and the dtype, so the central-difference oracles check for actual
+    crossings themselves (:class:`KinkCrossingError`).
+    """
+    spec = spec_of(net)
+    params, dtype = check_params(spec, params)
+    sides = [name in _KINKED for name, _ in spec.activations]
+    a, best = check_x(spec, x, dtype), np.inf
+    for (W, b), (name, slope), kinked in zip(params, spec.activations, sides):
+        z = a @ W if b is None else a @ W + b
+        if kinked:
+            best = min(best, float(np.abs(z).min()))
+        a = activate(np, name, slope, z)
+    return best

@@ -1,0 +1,53 @@
+"""Helpers shared by the command-line scripts: argument errors as one line
+(exit status 2), loss-curve summaries and optional matplotlib plots."""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+
+
+class ArgParser(argparse.ArgumentParser):
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def require_matplotlib(prog: str) -> None:
+    if importlib.util.find_spec("matplotlib") is None:
+        print(f"{prog}: error: --plot needs matplotlib, which is not installed (pip install matplotlib)",
+              file=sys.stderr)
+        sys.exit(2)
+
+
+def curve_summary(history, label="loss") -> str:
+    """A few epochs of the curve (0, 1, 2, 5, 10, 20, 50, ...) and the final one."""
+    last = len(history) - 1
+    marks, k = [0], 1
+    while k < last:
+        marks += [m for m in (k, 2 * k, 5 * k) if m < last]
+        k *= 10
+    lines = [f"{'epoch':>7}  {label}"]
+    lines += [f"{e:>7}  {history[e]:.6g}" for e in sorted(set(marks))]
+    lines.append(f"{last:>7}  {history[last]:.6g}  (final)")
+    return "\n".join(lines)
+
+
+def plot_curves(path, curves: dict, ylabel: str, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, hist in curves.items():
+        ax.plot(range(len(hist)), hist, label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if all(min(h) > 0 for h in curves.values()):
+        ax.set_yscale("log")
+    if len(curves) > 1:
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,129 @@
+"""The suite's checks must fail on classic hand-derivation mistakes.
+
+Each mutant below patches one equation of manual_bp into a plausible wrong
+form.  Hypothesis must then *find* a problem on which the same checker the
+suite uses (``check_against_oracles``) or the SGD property fails; a mutant
+that survives means the suite could pass a wrong derivation.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, find, settings
+from test_crosscheck import KINK_MARGIN, check_against_oracles
+
+import manual_bp as bp
+from manual_bp import activations as acts
+from manual_bp import backprop, network, training
+from reference import strategies as dst
+
+_FIND = settings(max_examples=400, database=None, derandomize=True, deadline=None,
+                 suppress_health_check=list(HealthCheck))
+
+
+def _sigmoid(v):
+    return 0.5 * (1 + np.tanh(0.5 * v))
+
+
+def _param_grads_dW_transposed(params, as_, ds):
+    return [((a.T @ d).T, None if b is None else d.sum(0)) for (W, b), a, d in zip(params, as_[:-1], ds)]
+
+
+def _param_grads_bias_not_summed(params, as_, ds):
+    # db = δ of the first sample only: right for batch 1, wrong otherwise.
+    return [(a.T @ d, None if b is None else d[0].copy()) for (W, b), a, d in zip(params, as_[:-1], ds)]
+
+
+def _param_grads_bias_averaged(params, as_, ds):
+    return [(a.T @ d, None if b is None else d.mean(0)) for (W, b), a, d in zip(params, as_[:-1], ds)]
+
+
+def _make_backward(weights_of, skip_derivative=False):
+    def _backward(net, params, zs, as_, y):
+        L = net.n_layers
+        delta = net.batch_scale(y.shape[0]) * net.loss_fn.output_delta(zs[-1], as_[-1], y, net.activations[-1])
+        out = [delta]
+        for l in range(L - 1, 0, -1):
+            g = delta @ weights_of(params, l)
+            delta = g if skip_derivative else net.activations[l - 1].vjp(g, zs[l - 1], as_[l])
+            out.append(delta)
+        return out[::-1]
+    return _backward
+
+
+def _scale_ignoring(attr):
+    def batch_scale(self, n_batch):
+        half = 0.5 if (self.half and attr != "half") else 1.0
+        return half / n_batch if (self.reduction == "mean" and attr != "mean") else half
+    return batch_scale
+
+
+def _sgd_step_sign_flipped(params, grads, lr):
+    return [(W + lr * dW, None if b is None else b + lr * db) for (W, b), (dW, db) in zip(params, grads)]
+
+
+# (name, [(object, attribute, replacement)], strategy keyword arguments)
+MUTANTS = [
+    ("dW = (a.T @ δ).T: transposed weight gradient",
+     [(backprop, "_param_grads", _param_grads_dW_transposed)], dict(min_width=3, max_width=3)),
+    ("δ_prev = δ @ W instead of δ @ W.T",
+     [(backprop, "_backward", _make_backward(lambda p, l: p[l][0]))], dict(min_width=3, max_width=3, min_depth=2)),
+    ("δ_prev uses the wrong layer's weights",
+     [(backprop, "_backward", _make_backward(lambda p, l: p[l - 1][0].T))], dict(min_width=3, max_width=3, min_depth=2)),
+    ("δ recursion skips f'(z) of the hidden layer",
+     [(backprop, "_backward", _make_backward(lambda p, l: p[l][0].T, skip_derivative=True))], dict(min_depth=2)),
+    ("σ'(a) used where σ'(z) is meant",
+     [(acts.Sigmoid, "derivative", lambda self, z, a: _sigmoid(a) * (1 - _sigmoid(a)))], {}),
+    ("tanh'(z) written 1 − z² instead of 1 − a²",
+     [(acts.Tanh, "derivative", lambda self, z, a: 1 - z * z)], {}),
+    ("ReLU' taken from a ≥ 0 (1 at dead units)",
+     [(acts.ReLU, "derivative", lambda self, z, a: (a >= 0).astype(z.dtype))], {}),
+    ("leaky ReLU' missing its slope on the negative side",
+     [(acts.LeakyReLU, "derivative", lambda self, z, a: (z > 0).astype(z.dtype))], {}),
+    ("softmax Jacobian: diagonal only, a(1 − a)",
+     [(acts.Softmax, "vjp", lambda self, g, z, a: g * a * (1 - a))], dict(losses=("squared_error",))),
+    ("½ of squared error dropped",
+     [(network.Network, "batch_scale", _scale_ignoring("half"))], dict(losses=("squared_error",))),
+    ("1/N of the mean dropped (sum where mean belongs)",
+     [(network.Network, "batch_scale", _scale_ignoring("mean"))], dict(reductions=("mean",))),
+    ("bias gradient not summed over the batch",
+     [(backprop, "_param_grads", _param_grads_bias_not_summed)], dict(bias=True, min_batch=2)),
+    ("bias gradient averaged instead of summed",
+     [(backprop, "_param_grads", _param_grads_bias_averaged)], dict(bias=True, min_batch=2)),
+    ("squared-error derivative sign flipped",
+     [(bp.SquaredError, "grad_a", lambda self, a, y: 2.0 * (y - a))], dict(losses=("squared_error",))),
+]
+
+
+def _disagrees(p) -> bool:
+    try:
+        check_against_oracles(p, numerical=False, record=False)
+    except AssertionError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("name, patches, kwargs", MUTANTS, ids=[m[0] for m in MUTANTS])
+def test_checker_finds_the_mutant(monkeypatch, name, patches, kwargs):
+    for obj, attr, value in patches:
+        monkeypatch.setattr(obj, attr, value)
+    p = find(dst.problems(kink_margin=KINK_MARGIN, **kwargs), _disagrees, settings=_FIND)
+    assert p is not None
+
+
+def test_unmutated_code_passes_the_same_search():
+    # The control: with no patch, the same search finds nothing.
+    from hypothesis.errors import NoSuchExample
+
+    with pytest.raises(NoSuchExample):
+        find(dst.problems(kink_margin=KINK_MARGIN), _disagrees, settings=_FIND.__class__(_FIND, max_examples=100))
+
+
+def test_sgd_sign_flip_is_caught(monkeypatch):
+    # An update rule that climbs must fail the suite's own descent property.
+    from test_manual_properties import test_small_sgd_step_does_not_increase_loss as prop
+
+    monkeypatch.setattr(training, "sgd_step", _sgd_step_sign_flipped)
+    monkeypatch.setattr(bp, "sgd_step", _sgd_step_sign_flipped)
+    with pytest.raises(AssertionError):
+        prop()
