@@ -42,6 +42,15 @@ from .tolerances import (
     tolerance,
 )
 
+from .worked_examples import (
+    ExampleFormatError,
+    ExampleReport,
+    WorkedExample,
+    check_example,
+    errata_markdown,
+    load_example,
+)
+
 __all__ = [
     "TOLERANCES",
     "Derivatives",
@@ -60,4 +69,11 @@ __all__ = [
     "max_error",
     "project_gradients",
     "tolerance",
+    # worked examples (examples/*.toml)
+    "ExampleFormatError",
+    "ExampleReport",
+    "WorkedExample",
+    "check_example",
+    "errata_markdown",
+    "load_example",
 ]
