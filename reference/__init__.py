@@ -23,6 +23,7 @@ fresh NumPy arrays in the params' dtype (float64 or float32); callers' arrays
 are never modified.  JAX's x64 mode is only enabled inside a scoped
 ``jax.enable_x64`` context, never globally.
 """
+from .comparison import GradientReport, check_gradients, compare, compare_perceptron, step_curve
 from .fast import Derivatives, fast_derivatives
 from .model import deltas, gradients, loss
 from .numerical import (
@@ -69,6 +70,12 @@ __all__ = [
     "max_error",
     "project_gradients",
     "tolerance",
+    # the compare tool (scripts/compare.py)
+    "GradientReport",
+    "check_gradients",
+    "compare",
+    "compare_perceptron",
+    "step_curve",
     # worked examples (examples/*.toml)
     "ExampleFormatError",
     "ExampleReport",

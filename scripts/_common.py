@@ -1,15 +1,32 @@
 """Helpers shared by the command-line scripts: argument errors as one line
-(exit status 2), loss-curve summaries and optional matplotlib plots."""
+(exit status 2), a quiet end on a closed pipe or Ctrl-C, loss-curve summaries
+and optional matplotlib plots."""
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 
 
 class ArgParser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def run_main(main) -> None:
+    """``sys.exit(main())``, ending quietly on a closed pipe (``| head``) or Ctrl-C instead of a traceback."""
+    try:
+        code = main()
+        sys.stdout.flush()  # inside the try: a pipe closed early fails here, not at exit
+    except BrokenPipeError:
+        # Python flushes stdout once more at exit; pointing it at devnull lets that succeed.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        code = 130
+    sys.exit(code)
 
 
 def require_matplotlib(prog: str) -> None:

@@ -1,0 +1,1058 @@
+"""Side-by-side gradients: where a hand derivation differs from the oracles, and why.
+
+:func:`compare` puts a *candidate*'s gradients (``manual_bp.gradients`` by
+default, or any function with its signature) next to ``jax.grad`` of the
+reference model and to numerical derivatives, and returns a
+:class:`GradientReport` (``str(report)`` is a table, ``report.to_dict()``
+plain JSON-able data):
+
+* per parameter (``W1``, ``b1``, ... numbered from 1 like the documents'
+  layers): shape, max absolute and relative error against each oracle,
+  pass/fail under the tolerance table, and the worst element with every
+  source's value side by side;
+* localisation: the layer nearest the output where the candidate diverges.
+  From the deltas when the candidate supplies them (``candidate_deltas``),
+  otherwise from the gradients: ``dW_l = a_{l-1}ᵀ δ_l`` and ``db_l = Σ_n δ_l``,
+  and a wrong ``δ_l`` reaches every layer below through
+  ``δ_{l-1} = (δ_l W_lᵀ) ⊙ f'(z_{l-1})``, so the *highest* disagreeing layer
+  is where the mistake is and the layers below merely inherit it;
+* diagnosis: a constant factor ``c`` between candidate and reference (fitted
+  by least squares) with the convention it points to (2 or ½: the ½ of
+  squared error; N or 1/N: sum vs mean; −1: sign), a weight gradient that is
+  the transpose of the reference, and triangulation of the oracles: a
+  numerical oracle that disagrees with a corroborated ``jax.grad`` is
+  blamed, not the candidate.
+
+Numerical oracles: per-parameter central differences and complex step up to
+``max_per_parameter`` parameters (default 5,000); above that, central
+differences along a few random unit directions, whose cost does not grow
+with the parameter count.  The report says which was used.
+
+"Relative error" (``max_rel``) is the per-leaf scaled error of the tolerance
+table, ``max|Δ| / max(max|candidate|, max|oracle|)`` over one parameter, not
+an elementwise ratio: see :mod:`reference.tolerances` for why.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._spec import check_all
+from .fast import fast_derivatives
+from .model import deltas as jax_deltas
+from .model import gradients as jax_gradients
+from .model import loss_xp
+from .numerical import (
+    CENTRAL_STEP,
+    COMPLEX_STEP,
+    KinkCrossingError,
+    central_difference_gradients,
+    complex_step_gradients,
+    directional_derivatives,
+    project_gradients,
+)
+from .tolerances import allclose_tree, max_error, tolerance
+
+__all__ = [
+    "MAX_PER_PARAMETER",
+    "N_DIRECTIONS",
+    "Agreement",
+    "Finding",
+    "GradientReport",
+    "LayerComparison",
+    "Localisation",
+    "OracleStatus",
+    "ParamComparison",
+    "check_gradients",
+    "compare",
+    "compare_perceptron",
+    "step_curve",
+]
+
+#: Above this many parameters the numerical oracles switch from one
+#: difference per parameter (cost ∝ n_params forward passes) to random
+#: directions (cost ∝ n_directions, whatever the size).
+MAX_PER_PARAMETER = 5000
+#: Random directions for the directional check: each costs two forward passes
+#: (about 2 s for a 1024-2048-2048-2048-1024 net at batch 1024 on 2 cores).
+N_DIRECTIONS = 2
+#: reference.fast_derivatives pads every net to width and batch 8 at least, so
+#: for nets that fit, one compilation per depth serves them all; bigger nets
+#: would pay for the padding in every call, and go to reference.gradients.
+_FAST_MAX = 8
+
+#: Display names of the sources, in column order.
+LABELS = {
+    "candidate": "candidate",
+    "jax": "jax.grad",
+    "central": "central diff.",
+    "complex_step": "complex step",
+    "directional": "directional diff.",
+}
+#: The tolerance-table kind each oracle is judged by.
+_KIND = {"jax": "jax", "central": "central", "complex_step": "complex_step", "directional": "directional"}
+_NUMERICAL_MODES = ("auto", "per_parameter", "directional", "none")
+_JAX_PATHS = ("auto", "fast", "plain")
+
+
+# ---------------------------------------------------------------------------
+# The report
+# ---------------------------------------------------------------------------
+
+def _num(v):
+    """A float for JSON: non-finite values (not valid JSON) become None."""
+    if v is None:
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Candidate vs one oracle on one array: errors, the tolerance bound and the verdict.
+
+    ``max_rel = max_abs / scale`` with ``scale`` the largest magnitude on either
+    side; ``ok`` is ``max_abs <= bound = atol + rtol · scale``.
+    """
+
+    max_abs: float
+    max_rel: float
+    bound: float
+    ok: bool
+
+    def to_dict(self) -> dict:
+        return {"max_abs": _num(self.max_abs), "max_rel": _num(self.max_rel),
+                "bound": _num(self.bound), "ok": self.ok}
+
+
+#: What an array that could not be compared (wrong shape, missing) counts as.
+_MISSING = Agreement(math.inf, math.inf, math.nan, False)
+
+
+@dataclass(frozen=True)
+class ParamComparison:
+    """One parameter's gradient (``W2``, ``b1``, ...) from the candidate against every oracle.
+
+    ``errors`` maps oracle name to :class:`Agreement`; ``worst_index`` is the
+    element with the largest error relative to its bound over all oracles and
+    ``worst_values`` every source's value there.  ``note`` explains a
+    gradient that could not be compared (wrong shape, missing).  ``ok``:
+    agrees with ``jax.grad`` and with every oracle not blamed.
+    """
+
+    name: str
+    layer: int
+    shape: tuple
+    errors: dict
+    worst_index: tuple | None
+    worst_values: dict
+    ok: bool
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name, "layer": self.layer, "shape": list(self.shape), "ok": self.ok,
+            "errors": {k: a.to_dict() for k, a in self.errors.items()},
+            "worst": None if self.worst_index is None else {
+                "index": list(self.worst_index),
+                "values": {k: _num(v) for k, v in self.worst_values.items()},
+            },
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class LayerComparison:
+    """One layer in the localisation: ``δ_l`` (or ``dW_l, db_l``) vs ``jax.grad``."""
+
+    layer: int
+    quantity: str
+    agreement: Agreement
+
+    def to_dict(self) -> dict:
+        return {"layer": self.layer, "quantity": self.quantity, **self.agreement.to_dict()}
+
+
+@dataclass(frozen=True)
+class Localisation:
+    """Where the candidate goes wrong: ``layer`` (1-based), read from ``source``
+    (``"deltas"`` or ``"gradients"``); ``propagates`` when the layers below
+    disagree only because they inherit a wrong ``δ_layer``."""
+
+    layer: int
+    source: str
+    propagates: bool
+    parameters: tuple
+    text: str
+
+    def to_dict(self) -> dict:
+        return {"layer": self.layer, "source": self.source, "propagates": self.propagates,
+                "parameters": list(self.parameters), "text": self.text}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of diagnosis.  ``kind``: ``factor``, ``transpose``, ``oracle``
+    (a numerical oracle blamed), ``reference`` (jax.grad is the odd one out)
+    or ``skipped`` (an oracle that could not run); ``detail`` holds its data."""
+
+    kind: str
+    text: str
+    detail: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "text": self.text, **self.detail}
+
+
+@dataclass(frozen=True)
+class OracleStatus:
+    """How one oracle fared: ``status`` is ``agree`` / ``disagree`` (with the
+    candidate), ``blamed`` (it disagrees with a corroborated jax.grad, so
+    its disagreement does not count against the candidate) or ``skipped``."""
+
+    name: str
+    method: str
+    status: str
+    agrees_with_jax: bool | None
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return {"method": self.method, "status": self.status,
+                "agrees_with_jax": self.agrees_with_jax, "note": self.note}
+
+
+@dataclass(frozen=True)
+class DirectionalCheck:
+    """Central differences along ``K`` random unit directions ``v_k`` against ``∇L · v_k``."""
+
+    n_directions: int
+    derivatives: np.ndarray  # (K,) numerical
+    projected: dict  # source -> (K,) ∇L · v_k of the candidate / jax.grad
+    errors: dict  # source -> Agreement
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "n_directions": self.n_directions,
+            "derivatives": [_num(v) for v in self.derivatives],
+            "projected": {k: [_num(v) for v in p] for k, p in self.projected.items()},
+            "errors": {k: a.to_dict() for k, a in self.errors.items()},
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class GradientReport:
+    """What :func:`compare` returns.  ``str()`` gives a table; ``to_dict()`` JSON-able data.
+
+    ``ok`` is True when the candidate agrees with ``jax.grad`` and with every
+    numerical oracle that is not blamed (see the module notes).
+    """
+
+    model: dict
+    n_batch: int
+    dtype: str
+    n_params: int
+    candidate: str
+    jax_method: str
+    numerical: str
+    oracles: tuple
+    params: tuple
+    directional: DirectionalCheck | None
+    layers: tuple
+    localisation: Localisation | None
+    diagnosis: tuple
+    ok: bool
+
+    @property
+    def verdict(self) -> str:
+        return "agree" if self.ok else "disagree"
+
+    def worst_errors(self) -> dict:
+        """Largest ``max_rel`` of the candidate against each oracle that ran (None if not comparable)."""
+        out = {}
+        for o in self.oracles:
+            if o.status == "skipped":
+                continue
+            if o.name == "directional":
+                out[o.name] = self.directional.errors["candidate"].max_rel
+                continue
+            rels = [p.errors[o.name].max_rel for p in self.params if o.name in p.errors]
+            out[o.name] = max(rels) if len(rels) == len(self.params) else None
+        return out
+
+    def to_dict(self) -> dict:
+        """Plain data with stable keys (documented in the README's compare section)."""
+        return {
+            "schema": "deltacheck.compare/1",
+            "model": self.model,
+            "n_batch": self.n_batch,
+            "dtype": self.dtype,
+            "n_params": self.n_params,
+            "candidate": self.candidate,
+            "jax_method": self.jax_method,
+            "numerical": self.numerical,
+            "oracles": {o.name: o.to_dict() for o in self.oracles},
+            "parameters": [p.to_dict() for p in self.params],
+            "directional": None if self.directional is None else self.directional.to_dict(),
+            "layers": [lc.to_dict() for lc in self.layers],
+            "localisation": None if self.localisation is None else self.localisation.to_dict(),
+            "diagnosis": [f.to_dict() for f in self.diagnosis],
+            "worst": {k: _num(v) for k, v in self.worst_errors().items()},
+            "ok": self.ok,
+            "verdict": self.verdict,
+        }
+
+    def __str__(self) -> str:
+        return _format(self)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+# ---------------------------------------------------------------------------
+# Comparing arrays
+# ---------------------------------------------------------------------------
+
+def _agreement(actual, expected, dtype, kind: str) -> Agreement:
+    """:class:`Agreement` of two same-shape arrays under ``tolerance(dtype, kind)``."""
+    a = np.asarray(actual, np.float64)
+    e = np.asarray(expected, np.float64)
+    if a.size == 0:
+        return Agreement(0.0, 0.0, tolerance(dtype, kind).atol, True)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs(a - e)
+    max_abs = float(np.nan_to_num(diff, nan=np.inf).max())
+    scale = max(float(np.abs(a).max()), float(np.abs(e).max()))
+    tol = tolerance(dtype, kind)
+    bound = tol.atol + tol.rtol * scale if math.isfinite(scale) else math.inf
+    return Agreement(max_abs, max_error([a], [e]), bound,
+                     bool(allclose_tree([a], [e], dtype=dtype, kind=kind)))
+
+
+def _leaf_problem(c, ref) -> str:
+    """Why candidate leaf ``c`` cannot be compared with ``ref`` ('' if it can)."""
+    if c is None:
+        return "the candidate returned None, expected an array of shape " + str(tuple(ref.shape))
+    if c.shape != ref.shape:
+        return f"shape {tuple(c.shape)}, expected {tuple(ref.shape)}"
+    return ""
+
+
+def _compare_leaf(c, refs: dict, dtype) -> tuple[dict, tuple | None, dict, str]:
+    """``(errors, worst_index, worst_values, note)`` for one parameter's gradient."""
+    ref = refs["jax"]
+    note = _leaf_problem(c, ref)
+    if note:
+        return {}, None, {}, note
+    errors = {o: _agreement(c, r, dtype, _KIND[o]) for o, r in refs.items()}
+    # The worst element: largest error in units of each oracle's own bound,
+    # so a loose oracle's rounding does not outrank a tight oracle's miss.
+    c64 = c.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        ratio = np.max([np.abs(c64 - r.astype(np.float64)) / errors[o].bound for o, r in refs.items()], axis=0)
+    idx = np.unravel_index(int(np.argmax(np.nan_to_num(ratio, nan=np.inf))), c.shape) if c.size else None
+    values = {} if idx is None else {"candidate": float(c[idx]), **{o: float(r[idx]) for o, r in refs.items()}}
+    return errors, None if idx is None else tuple(int(i) for i in idx), values, ""
+
+
+# ---------------------------------------------------------------------------
+# Diagnosis
+# ---------------------------------------------------------------------------
+
+def _factor_names(c: float, n_batch: int, conv: dict, dtype) -> list[tuple[str, str]]:
+    """Conventions a factor ``c`` (candidate = c · reference) points to: ``[(key, text)]``."""
+    half, mean, se = conv.get("half", False), conv.get("reduction") == "mean", conv.get("squared_error", False)
+    N = n_batch
+    known = [
+        (2.0, "half", "the ½ of squared error: ½Σ(a − y)² gives δ_L = a − y, Σ(a − y)² gives 2(a − y); "
+         + ("this loss has the ½ (half=True) and the candidate dropped it"
+            if half else "the candidate has a factor 2 too many")),
+        (0.5, "half", "the ½ of squared error: "
+         + ("this loss has no ½ (its δ_L is 2(a − y)) but the candidate used a − y, the derivative of ½Σ(a − y)²"
+            if se and not half else "the candidate applies a ½ that this loss does not have")),
+        (-1.0, "sign", ("a sign flip: the candidate is the gradient of −L (e.g. y − a for a − y in δ_L, "
+                        "or the descent step's −∇L returned as the gradient)")),
+    ]
+    if N > 1:
+        known += [
+            (float(N), "mean", f"sum vs mean over the batch (N = {N}): "
+             + ("this loss averages (reduction='mean') and the candidate sums, missing the 1/N"
+                if mean else "the candidate multiplies by N")),
+            (1.0 / N, "mean", f"sum vs mean over the batch (N = {N}): "
+             + ("this loss sums (reduction='sum') and the candidate averages, dividing by N"
+                if not mean else "the candidate divides by N twice")),
+            (2.0 * N, "half_mean", f"both conventions, ½ and 1/N (N = {N}): the candidate misses the 1/(2N) of a ½·mean loss"),
+            (0.5 / N, "half_mean", (f"both conventions, ½ and 1/N (N = {N}): the candidate adds a 1/(2N) "
+                                    "(document 003's 1/(2n)·Σ) that this loss does not have")),
+        ]
+    rtol = max(1e-9, 10 * tolerance(dtype, "jax").rtol)
+    return [(key, text) for value, key, text in known if abs(c - value) <= rtol * abs(value)]
+
+
+def _fmt_factor(c: float, n_batch: int) -> str:
+    exact = {2.0: "2", 0.5: "½", -1.0: "−1"}
+    if n_batch > 1:
+        exact.update({float(n_batch): "N", 1.0 / n_batch: "1/N", 2.0 * n_batch: "2N", 0.5 / n_batch: "1/(2N)"})
+    for value, name in exact.items():
+        if abs(c - value) <= 1e-6 * abs(value):
+            return f"{c:.6g} (= {name})" if name not in ("2", "−1") else name
+    return f"{c:.6g}"
+
+
+def _factor_finding(leaves, bad: list[str], n_batch: int, conv: dict, dtype) -> Finding | None:
+    """Candidate = c · reference on every disagreeing parameter, for one common c?"""
+    cand = [leaves[n][0] for n in bad]
+    ref = [leaves[n][1] for n in bad]
+    cv = np.concatenate([np.ravel(v).astype(np.float64) for v in cand])
+    rv = np.concatenate([np.ravel(v).astype(np.float64) for v in ref])
+    rr = float(rv @ rv)
+    if not (rr > 0 and np.isfinite(cv).all()):
+        return None
+    c = float(cv @ rv) / rr  # least squares: argmin_c |cand − c·ref|²
+    if abs(c - 1) < 1e-12 or not all(allclose_tree([a], [c * r], dtype=dtype, kind="jax") for a, r in zip(cand, ref)):
+        return None
+    names = _factor_names(c, n_batch, conv, dtype)
+    where = "across all parameters" if len(bad) == len(leaves) else \
+        f"on {', '.join(bad)} (the other parameters agree)"
+    text = f"candidate = {_fmt_factor(c, n_batch)} × reference {where}: "
+    text += "; or ".join(t for _, t in names) if names else "a constant factor that is not one of the usual conventions"
+    return Finding("factor", text, {"factor": c, "conventions": [k for k, _ in names], "parameters": list(bad)})
+
+
+def _transpose_findings(leaves, bad: list[str], dtype) -> list[Finding]:
+    out = []
+    for n in bad:
+        c, r = leaves[n]
+        if n[0] != "W" or c is None or np.ndim(c) != 2 or c.shape != r.shape[::-1]:
+            continue
+        if allclose_tree([c.T], [r], dtype=dtype, kind="jax"):
+            layer = n[1:]
+            text = (f"the gradient for {n} is the transpose of the reference: δ_{layer}ᵀ a_{int(layer) - 1} "
+                    f"(shape (n_{layer}, n_{int(layer) - 1}), document 001's W h + b layout) instead of "
+                    f"a_{int(layer) - 1}ᵀ δ_{layer}")
+            out.append(Finding("transpose", text, {"parameter": n}))
+    return out
+
+
+def _triangulate(cand_ok: dict, jax_ok: dict) -> set:
+    """Numerical oracles to blame: those that disagree with a corroborated jax.grad.
+
+    ``cand_ok[o]``: the candidate agrees with oracle ``o`` (``"jax"`` included);
+    ``jax_ok[o]``: numerical oracle ``o`` agrees with jax.grad.  jax.grad is
+    corroborated when the candidate or some numerical oracle agrees with it:
+    two independent methods giving the same numbers outvote a third.
+    """
+    corroborated = cand_ok["jax"] or any(jax_ok.values())
+    return {o for o, ok in jax_ok.items() if not ok and corroborated}
+
+
+def _oracle_blame_text(name: str, kinks: bool, step: float) -> str:
+    label = LABELS[name]
+    if name == "complex_step":
+        why = "the complex step needs a loss that is analytic along the step"
+    else:
+        why = (f"its step h = {step:.2g}·max(1, |θ|) " + ("crossed a relu kink, or is " if kinks else "is ")
+               + "too large for the curvature here (truncation error) or too small for the loss scale "
+               "(cancellation); scripts/compare.py --plot shows the error against h")
+    return (f"{label} disagrees with jax.grad, which an independent source corroborates: the numerical oracle is "
+            f"at fault, and its disagreement does not count against the candidate ({why})")
+
+
+# ---------------------------------------------------------------------------
+# Localisation
+# ---------------------------------------------------------------------------
+
+def _delta_text(l: int, n_layers: int) -> str:
+    if l == n_layers:
+        head = (f"layer {l} (the output): δ_{l} = ∂L/∂z_{l} is wrong: the loss derivative, the output "
+                "activation's derivative or the loss scaling (½, 1/N, sign)")
+    else:
+        head = (f"layer {l}: δ_{l} is the first delta to go wrong counting from the output (the layers above "
+                f"agree): its local derivative f'_{l}(z_{l}), or the step δ_{l} = (δ_{l + 1} W_{l + 1}ᵀ) ⊙ f'_{l}(z_{l})")
+    if l > 1:
+        below = {2: "layer 1 disagrees", 3: "layers 2 and 1 disagree"}.get(l, f"layers {l - 1} to 1 disagree")
+        head += f"; {below} only because they inherit it through δ_(l−1) = (δ_l W_lᵀ) ⊙ f'(z_(l−1))"
+    return head
+
+
+def _localise(rows, layers: tuple, source: str, n_layers: int, formation: set) -> Localisation | None:
+    """The highest layer where the candidate disagrees with jax.grad, and whether it propagates.
+
+    ``formation``: disagreeing parameters already explained by a mistake in
+    forming ``dW``/``db`` from a right δ (a transposed dW).
+    """
+    bad = [r for r in rows if not r.errors.get("jax", _MISSING).ok]
+    if not bad:
+        return None
+    bad_names = {r.name for r in bad}
+    top = max(r.layer for r in bad)
+    in_top = tuple(r.name for r in bad if r.layer == top)
+    if source == "deltas":
+        bad_deltas = [lc.layer for lc in layers if not lc.agreement.ok]
+        if bad_deltas:
+            l = max(bad_deltas)
+            return Localisation(l, source, l > 1, tuple(r.name for r in bad if r.layer == l), _delta_text(l, n_layers))
+        names = ", ".join(r.name for r in bad)
+        return Localisation(top, source, False, in_top,
+                            f"every δ_l agrees with jax.grad, so the mistake is in forming the gradients of {names} "
+                            "from them (dW_l = a_(l−1)ᵀ δ_l, db_l = Σ_n δ_l)")
+    # From the gradients alone.  A wrong δ_top spoils dW_top (and db_top where
+    # there is a bias) and then every dW below it; a mistake in forming one
+    # gradient from a right δ stays where it is.
+    has_b = {r.layer for r in rows if r.name.startswith("b")}
+    w_bad = {r.layer for r in bad if r.name.startswith("W")}
+    b_bad = {r.layer for r in bad if r.name.startswith("b")}
+    delta_wrong = (
+        not bad_names <= formation
+        and top in w_bad and (top in b_bad or top not in has_b)
+        and all(l in w_bad for l in range(1, top))
+    )
+    if delta_wrong:
+        text = _delta_text(top, n_layers)
+        if top == 1 and top not in has_b:
+            text += " (with no bias and no layer below, a wrong δ_1 and a wrong dW_1 = a_0ᵀ δ_1 look alike)"
+        return Localisation(top, source, top > 1, in_top, text)
+    others = sorted(bad_names - set(in_top))
+    verb = "disagrees" if len(in_top) == 1 else "disagree"
+    text = (f"layer {top}: the gradient for {' and '.join(in_top)} {verb}"
+            + (f" (and for {', '.join(others)})" if others else "")
+            + f", but not in the pattern a wrong δ_{top} leaves (dW_{top}, db_{top} and every dW below), so δ_{top} "
+            "is likely right and the mistake is in forming the gradient from it (dW_l = a_(l−1)ᵀ δ_l, db_l = Σ_n δ_l)")
+    return Localisation(top, source, False, in_top, text)
+
+
+# ---------------------------------------------------------------------------
+# Assembling a report
+# ---------------------------------------------------------------------------
+
+def _candidate_tree(out, n_layers: int, what: str) -> list:
+    """The candidate's ``[(dW, db), ...]`` as NumPy arrays (None kept), length-checked."""
+    if isinstance(out, (str, bytes, np.ndarray)) or not hasattr(out, "__len__") or len(out) != n_layers:
+        got = len(out) if hasattr(out, "__len__") and not isinstance(out, np.ndarray) else type(out).__name__
+        raise ValueError(f"{what} must return one (dW, db) pair per layer ({n_layers}), got {got}")
+    tree = []
+    for l, pair in enumerate(out):
+        try:
+            dW, db = pair
+        except (TypeError, ValueError):
+            raise TypeError(f"{what} returned {type(pair).__name__} for layer {l + 1}, expected a (dW, db) pair") from None
+        leaves = tuple(None if v is None else np.asarray(v) for v in (dW, db))
+        for k, v in zip("Wb", leaves):
+            if v is not None and v.dtype.kind not in "iuf":
+                raise TypeError(f"{what} returned a d{k}{l + 1} of dtype {v.dtype}; expected real numbers")
+        tree.append(leaves)
+    return tree
+
+
+def _name_of(fn) -> str:
+    qual = getattr(fn, "__qualname__", None)
+    if qual is None:  # functools.partial and other callables: their repr says more
+        return repr(fn)
+    mod = getattr(fn, "__module__", None)
+    return f"{mod}.{qual}" if mod else qual
+
+
+def _build(*, model, n_batch, dtype, n_params, candidate, jax_method, numerical, leaves, oracle_trees,
+           methods, skipped, conv, n_layers=0, layers_fn=None, directional=None, kinks=False, step=0.0):
+    """Compare, triangulate, diagnose and localise; return the :class:`GradientReport`.
+
+    ``leaves``: ``[(name, layer, candidate array, {oracle: array})]`` in
+    parameter order; ``oracle_trees``: oracle -> its whole gradient tree
+    (for oracle-vs-jax checks); ``layers_fn(rows, grads_agree)`` gives
+    ``(layers, source)`` for the localisation.
+    """
+    compared = {name: _compare_leaf(c, refs, dtype) for name, _, c, refs in leaves}
+    numerical_oracles = [o for o in oracle_trees if o != "jax"]
+    cand_ok = {o: all(o in compared[n][0] and compared[n][0][o].ok for n, *_ in leaves) for o in oracle_trees}
+    jax_ok = {o: allclose_tree(oracle_trees[o], oracle_trees["jax"], dtype=dtype, kind=_KIND[o])
+              for o in numerical_oracles}
+    if directional is not None:
+        cand_ok["directional"] = directional.errors["candidate"].ok
+        jax_ok["directional"] = directional.errors["jax"].ok
+    blamed = _triangulate(cand_ok, jax_ok)
+
+    rows = []
+    for name, layer, c, refs in leaves:
+        errors, idx, values, note = compared[name]
+        ok = not note and all(a.ok or o in blamed for o, a in errors.items())
+        shape = tuple(refs["jax"].shape)
+        rows.append(ParamComparison(name, layer, shape, errors, idx, values, ok, note))
+    rows = tuple(rows)
+
+    oracles = [OracleStatus("jax", methods["jax"], "agree" if cand_ok["jax"] else "disagree", None)]
+    for o in [*numerical_oracles, *(["directional"] if directional is not None else [])]:
+        status = "blamed" if o in blamed else ("agree" if cand_ok[o] else "disagree")
+        oracles.append(OracleStatus(o, methods[o], status, jax_ok[o]))
+    oracles += [OracleStatus(o, methods[o], "skipped", None, why) for o, why in skipped.items()]
+
+    diagnosis = [Finding("skipped", f"{LABELS[o]} skipped: {why}", {"oracle": o}) for o, why in skipped.items()]
+    by_name = {name: (c, refs["jax"]) for name, _, c, refs in leaves}
+    bad = [r.name for r in rows if not r.errors.get("jax", _MISSING).ok]
+    comparable = [n for n in bad if not compared[n][3]]
+    transposes = _transpose_findings(by_name, bad, dtype)
+    if comparable and len(comparable) == len(bad):
+        factor = _factor_finding(by_name, bad, n_batch, conv, dtype)
+        if factor is not None:
+            diagnosis.append(factor)
+    diagnosis += transposes
+    for r in rows:
+        if r.note and not any(f.detail.get("parameter") == r.name for f in transposes):
+            diagnosis.append(Finding("shape", f"the gradient for {r.name}: {r.note}", {"parameter": r.name}))
+    for o in sorted(blamed):
+        diagnosis.append(Finding("oracle", _oracle_blame_text(o, kinks, step), {"oracle": o}))
+    others = [o for o in jax_ok if cand_ok[o]]
+    if not cand_ok["jax"] and others and not any(jax_ok.values()) and len(others) == len(jax_ok):
+        diagnosis.append(Finding(
+            "reference",
+            f"the candidate agrees with {' and '.join(LABELS[o] for o in others)} but not with jax.grad: suspect "
+            "the JAX reference model (or a convention it and the candidate read differently), not the candidate",
+            {"oracles": others}))
+
+    layers, source = layers_fn(rows, cand_ok["jax"]) if layers_fn is not None else ((), "gradients")
+    formation = {f.detail["parameter"] for f in transposes}
+    localisation = _localise(rows, layers, source, n_layers, formation) if n_layers else None
+    ok = cand_ok["jax"] and all(cand_ok[o] or o in blamed for o in jax_ok)
+    return GradientReport(model, n_batch, np.dtype(dtype).name, n_params, candidate, jax_method, numerical,
+                          tuple(oracles), rows, directional, tuple(layers), localisation, tuple(diagnosis), bool(ok))
+
+
+# ---------------------------------------------------------------------------
+# Public entry points
+# ---------------------------------------------------------------------------
+
+def _model_of(net, spec) -> dict:
+    describe = net.describe() if callable(getattr(net, "describe", None)) else (
+        "-".join(map(str, spec.sizes)) + " " + ",".join(n for n, _ in spec.activations) + f" {spec.loss} {spec.reduction}")
+    return {
+        "kind": "mlp", "describe": describe, "sizes": list(spec.sizes),
+        "activations": [n if n != "leaky_relu" else f"leaky_relu({s:g})" for n, s in spec.activations],
+        "loss": spec.loss, "reduction": spec.reduction, "half": spec.half, "bias": list(spec.bias),
+    }
+
+
+def _jax_source(net, params, x, y, spec, path: str):
+    """``(grads, deltas thunk, method)`` from the padded fast path or the plain definition."""
+    if path == "auto":
+        path = "fast" if max(spec.sizes) <= _FAST_MAX and np.shape(x)[0] <= _FAST_MAX else "plain"
+    if path == "fast":
+        d = fast_derivatives(net, params, x, y)
+        return d.gradients, (lambda: d.deltas), "reference.fast_derivatives (jax.grad, padded, jitted per depth)"
+    return (jax_gradients(net, params, x, y), (lambda: jax_deltas(net, params, x, y)),
+            "reference.gradients (jax.grad, jitted per architecture)")
+
+
+def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, numerical: str = "auto",
+            max_per_parameter: int = MAX_PER_PARAMETER, n_directions: int = N_DIRECTIONS, seed=0,
+            jax_path: str = "auto") -> GradientReport:
+    """Compare a candidate's gradients with jax.grad and numerical derivatives.
+
+    Parameters
+    ----------
+    net, params, x, y
+        As for :func:`reference.gradients`: ``params`` a list of ``(W (n_in,
+        n_out), b (n_out,) or None)``, ``x`` ``(n_batch, sizes[0])``, ``y``
+        ``(n_batch, sizes[-1])`` or integer labels for cross-entropy.
+    candidate : callable ``(net, params, x, y) -> [(dW, db), ...]``, optional
+        The derivation under test; default ``manual_bp.gradients``.
+    candidate_deltas : callable ``(net, params, x, y) -> [δ_1, ..., δ_L]``, optional
+        Its deltas ``∂L/∂z_l`` (each ``(n_batch, sizes[l])``), for localising
+        from the deltas; default ``manual_bp.deltas`` when ``candidate`` is
+        None.  Without it the gradients localise.
+    numerical : {"auto", "per_parameter", "directional", "none"}
+        ``auto``: per-parameter central differences and complex step up to
+        ``max_per_parameter`` parameters, random directions above.
+    n_directions, seed
+        Directions for the directional check and their random source.
+    jax_path : {"auto", "fast", "plain"}
+        :func:`reference.fast_derivatives` (one compilation per depth, for
+        nets of width and batch <= 8 under ``auto``) or :func:`reference.gradients`.
+
+    Deltas are compared when the candidate supplies them and the net is
+    small enough for per-parameter checks, or the gradients disagree (so a
+    passing large net does not pay for a second backward pass).
+    """
+    spec, _, _, _, dtype = check_all(net, params, x, y)
+    if numerical not in _NUMERICAL_MODES:
+        raise ValueError(f"numerical must be one of {_NUMERICAL_MODES}, got {numerical!r}")
+    if jax_path not in _JAX_PATHS:
+        raise ValueError(f"jax_path must be one of {_JAX_PATHS}, got {jax_path!r}")
+    if candidate is None:
+        import manual_bp  # the default candidate; reference itself never needs it
+
+        candidate, name = manual_bp.gradients, "manual_bp.gradients"
+        candidate_deltas = candidate_deltas or manual_bp.deltas
+    elif callable(candidate):
+        name = _name_of(candidate)
+    else:
+        raise TypeError(f"candidate must be a function (net, params, x, y) -> [(dW, db), ...], got {candidate!r}")
+    if candidate_deltas is not None and not callable(candidate_deltas):
+        raise TypeError(f"candidate_deltas must be a function (net, params, x, y) -> [δ_1, ...], got {candidate_deltas!r}")
+
+    n_params = sum(n_in * n_out + (n_out if b else 0)
+                   for n_in, n_out, b in zip(spec.sizes[:-1], spec.sizes[1:], spec.bias))
+    mode = numerical
+    if mode == "auto":
+        mode = "per_parameter" if n_params <= max_per_parameter else "directional"
+    n_batch = int(np.shape(x)[0])
+    cand = _candidate_tree(candidate(net, params, x, y), spec.n_layers, "candidate")
+    jgrads, jdeltas, jmethod = _jax_source(net, params, x, y, spec, jax_path)
+
+    trees = {"jax": jgrads}
+    methods = {"jax": jmethod}
+    skipped = {}
+    has_kinks = any(n in ("relu", "leaky_relu") for n, _ in spec.activations)
+    step = CENTRAL_STEP[np.dtype(dtype)]
+    directional = None
+    if mode == "per_parameter":
+        methods["central"] = "per-parameter central differences, h = ∛ε·max(1, |θ_j|)"
+        methods["complex_step"] = f"per-parameter complex step, h = {COMPLEX_STEP[np.dtype(dtype)]:g}"
+        try:
+            trees["central"] = central_difference_gradients(net, params, x, y)
+        except KinkCrossingError as exc:
+            skipped["central"] = f"a step crossed a relu kink, so its quotient is no derivative ({exc})"
+        trees["complex_step"] = complex_step_gradients(net, params, x, y)
+    elif mode == "directional":
+        methods["directional"] = (f"central differences along {n_directions} random unit directions, "
+                                  "h = ∛ε·max(1, max|θ|)")
+        directional = _directional(net, params, x, y, cand, jgrads, dtype, n_directions, seed)
+
+    leaves = []
+    for l, (c_pair, j_pair) in enumerate(zip(cand, jgrads), start=1):
+        for k, kind in enumerate("Wb"):
+            if j_pair[k] is None:
+                if c_pair[k] is not None:
+                    raise ValueError(f"candidate returned a bias gradient for layer {l}, which has no bias")
+                continue
+            leaves.append((f"{kind}{l}", l, c_pair[k], {o: t[l - 1][k] for o, t in trees.items()}))
+
+    def layers_fn(rows, grads_agree: bool):
+        if mode != "per_parameter" and grads_agree:
+            return (), "gradients"  # a large passing net need not pay for a second backward pass
+        if candidate_deltas is None:
+            return _layers_from_gradients(rows, spec.n_layers), "gradients"
+        cd = candidate_deltas(net, params, x, y)
+        if isinstance(cd, np.ndarray) or not hasattr(cd, "__len__") or len(cd) != spec.n_layers:
+            raise ValueError(f"candidate_deltas must return one δ per layer ({spec.n_layers})")
+        jd = jdeltas()
+        return tuple(LayerComparison(l, f"δ_{l}", _agreement_or_mismatch(cd[l - 1], jd[l - 1], dtype))
+                     for l in range(spec.n_layers, 0, -1)), "deltas"
+
+    return _build(
+        model=_model_of(net, spec), n_batch=n_batch, dtype=dtype, n_params=n_params, candidate=name,
+        jax_method=jmethod, numerical=mode, leaves=leaves, oracle_trees=trees, methods=methods, skipped=skipped,
+        conv={"half": spec.half, "reduction": spec.reduction, "squared_error": spec.loss == "squared_error"},
+        n_layers=spec.n_layers, layers_fn=layers_fn, directional=directional, kinks=has_kinks, step=step,
+    )
+
+
+def _agreement_or_mismatch(actual, expected, dtype) -> Agreement:
+    """``jax``-kind :class:`Agreement`, or a failing one when the shapes differ."""
+    actual = np.asarray(actual)
+    if actual.shape != expected.shape:
+        return _MISSING
+    return _agreement(actual, expected, dtype, "jax")
+
+
+def _layers_from_gradients(rows, n_layers: int) -> tuple:
+    """Per layer, from the output down: the worst of its parameters' agreement with jax.grad."""
+    out = []
+    for l in range(n_layers, 0, -1):
+        mine = [r for r in rows if r.layer == l]
+        agreements = [r.errors.get("jax", _MISSING) for r in mine]
+        out.append(LayerComparison(l, ", ".join(r.name for r in mine), Agreement(
+            max(a.max_abs for a in agreements), max(a.max_rel for a in agreements),
+            min((a.bound for a in agreements if not math.isnan(a.bound)), default=math.nan),
+            all(a.ok for a in agreements))))
+    return tuple(out)
+
+
+def _directional(net, params, x, y, cand, jgrads, dtype, n_directions, seed) -> DirectionalCheck:
+    """Directional derivatives vs ``∇L · v_k`` of the candidate and of jax.grad."""
+    note = ""
+    try:
+        derivs, dirs = directional_derivatives(net, params, x, y, n_directions=n_directions, seed=seed)
+    except KinkCrossingError:
+        # Among millions of relu units a few always sit within one step of
+        # their kink; each moves ∇L·v by a negligible amount, so the quotient
+        # is still worth comparing, flagged, and never held against the candidate.
+        derivs, dirs = directional_derivatives(net, params, x, y, n_directions=n_directions, seed=seed,
+                                               check_kinks=False)
+        note = "some steps crossed a relu kink (checked anyway, check_kinks=False)"
+    projected = {"jax": project_gradients(jgrads, dirs)}
+    errors = {"jax": _agreement(projected["jax"], derivs, dtype, "directional")}
+    try:
+        projected["candidate"] = project_gradients(cand, dirs)
+        errors["candidate"] = _agreement(projected["candidate"], derivs, dtype, "directional")
+    except (ValueError, TypeError) as exc:  # wrong shapes or non-finite values: the rows say which
+        projected["candidate"] = np.full(derivs.shape, np.nan)
+        errors["candidate"] = _MISSING
+        note = f"the candidate's gradients cannot be projected: {exc}"
+    return DirectionalCheck(int(n_directions), derivs, projected, errors, note)
+
+
+def check_gradients(grad_fn, net, params, x, y, **kwargs) -> GradientReport:
+    """Assert that ``grad_fn(net, params, x, y)`` gives the right gradients; return the report.
+
+    Raises AssertionError carrying the full :class:`GradientReport` text
+    (per-parameter errors, the layer where it goes wrong, the diagnosis) when
+    it disagrees.  ``kwargs`` go to :func:`compare` (``candidate_deltas``,
+    ``numerical``, ...).  Works inside Hypothesis tests::
+
+        @given(reference.strategies.problems(max_depth=3))
+        def test_my_backprop(p):
+            reference.check_gradients(my_grad_fn, p.net, p.params, p.x, p.y)
+    """
+    if not callable(grad_fn):
+        raise TypeError(f"grad_fn must be a function (net, params, x, y) -> [(dW, db), ...], got {grad_fn!r}")
+    report = compare(net, params, x, y, candidate=grad_fn, **kwargs)
+    if not report.ok:
+        raise AssertionError(f"{_name_of(grad_fn)} disagrees with the oracles\n{report}")
+    return report
+
+
+# ---------------------------------------------------------------------------
+# Document 003's perceptron criterion
+# ---------------------------------------------------------------------------
+
+def _criterion_xp(xp, w, phi, t):
+    """``E_p(w) = Σ_{n∈M} −wᵀφ_n t_n`` for ``w`` ``(..., d)``, ``phi`` ``(n, d)``, ``t`` ``(n,)``: shape ``(...)``.
+
+    ``M`` (``t_n wᵀφ_n <= 0``: a point on the boundary counts as
+    misclassified, as in manual_bp) is read off the real part, so the
+    complex step sees the same set as the real function.
+    """
+    s = w @ phi.T
+    return -xp.sum(xp.where(t * xp.real(s) <= 0, s * t, 0 * s), axis=-1)
+
+
+def _jax_criterion_grad(w, phi, t):
+    import jax
+    import jax.numpy as jnp
+
+    global _CRITERION_GRAD
+    if _CRITERION_GRAD is None:  # built on first use: compiled once per process
+        _CRITERION_GRAD = jax.jit(jax.grad(lambda w, phi, t: _criterion_xp(jnp, w, phi, t)))
+    with jax.enable_x64(True):
+        return np.array(_CRITERION_GRAD(w, phi, t), dtype=np.float64)
+
+
+_CRITERION_GRAD = None
+
+
+def _perceptron_data(w, x, t, bias: bool):
+    """Checked float64 ``(w (d,), phi (n, d), t (n,))`` with ``phi = [1, x]`` if ``bias``."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < 1 or not np.isfinite(x).all():
+        raise ValueError(f"x must be a finite (n_samples, n_features) array, got shape {x.shape}")
+    phi = np.hstack([np.ones((x.shape[0], 1)), x]) if bias else x
+    t = np.asarray(t, dtype=np.float64)
+    if t.shape != (x.shape[0],) or not np.isin(t, (-1.0, 1.0)).all():
+        raise ValueError(f"t must hold one target +1 or −1 per sample, shape ({x.shape[0]},)")
+    w = np.asarray(w, dtype=np.float64)
+    if w.shape != (phi.shape[1],) or not np.isfinite(w).all():
+        raise ValueError(f"w must be a finite vector of shape ({phi.shape[1]},) to match φ(x), got {w.shape}")
+    return w, phi, t
+
+
+def _criterion_central(w, phi, t):
+    """Central differences of ``E_p``; raises KinkCrossingError if a step moves a point across the boundary."""
+    h = CENTRAL_STEP[np.dtype(np.float64)] * np.maximum(1.0, np.abs(w))
+    rows = np.concatenate([w + np.diag(h), w - np.diag(h)])
+    side = t * (rows @ phi.T) <= 0
+    if (side != (t * (phi @ w) <= 0)).any():
+        raise KinkCrossingError("a step moves a sample across the decision boundary wᵀφ = 0, where E_p has a kink")
+    values = _criterion_xp(np, rows, phi, t)
+    d = w.size
+    return (values[:d] - values[d:]) / (rows[np.arange(d), np.arange(d)] - rows[d + np.arange(d), np.arange(d)])
+
+
+def _criterion_complex(w, phi, t):
+    h = COMPLEX_STEP[np.dtype(np.float64)]
+    rows = w + 1j * h * np.eye(w.size)
+    return _criterion_xp(np, rows, phi, t).imag / h
+
+
+def compare_perceptron(w, x, t, *, bias: bool = True, candidate=None) -> GradientReport:
+    """Document 003's perceptron criterion: a candidate ``∇E_p(w)`` against jax.grad and numerical derivatives.
+
+    ``E_p(w) = Σ_{n∈M} −wᵀφ(x_n) t_n`` over the misclassified set ``M``, with
+    ``φ(x) = [1, x]`` when ``bias`` (so ``w`` is ``(n_features + 1,)``),
+    ``x`` ``(n, n_features)`` and ``t`` ``(n,)`` of ±1.  ``candidate(w, x, t,
+    bias=bias)`` defaults to ``manual_bp.perceptron_gradient``.  E_p is
+    piecewise linear: central differences are exact unless a step moves a
+    sample across the boundary (then they are skipped, see the report).
+    """
+    w, phi, t = _perceptron_data(w, x, t, bias)
+    if candidate is None:
+        import manual_bp
+
+        candidate, name = manual_bp.perceptron_gradient, "manual_bp.perceptron_gradient"
+    else:
+        name = _name_of(candidate)
+    c = np.asarray(candidate(w.copy(), np.asarray(x, dtype=np.float64), t.copy(), bias=bias))
+    trees = {"jax": [_jax_criterion_grad(w, phi, t)]}
+    skipped = {}
+    try:
+        trees["central"] = [_criterion_central(w, phi, t)]
+    except KinkCrossingError as exc:
+        skipped["central"] = str(exc)
+    trees["complex_step"] = [_criterion_complex(w, phi, t)]
+    methods = {"jax": "jax.grad of the criterion (jitted)", "central": "per-weight central differences",
+               "complex_step": "per-weight complex step"}
+    d = w.size
+    model = {"kind": "perceptron", "describe": f"perceptron, {d - bias} inputs{' + bias' if bias else ''}, step output, "
+             "criterion Σ_M −wᵀφ t", "n_features": d - int(bias), "bias": bool(bias)}
+    return _build(model=model, n_batch=phi.shape[0], dtype=np.float64, n_params=d, candidate=name,
+                  jax_method=methods["jax"], numerical="per_parameter",
+                  leaves=[("w", 1, c, {o: tree[0] for o, tree in trees.items()})], oracle_trees=trees,
+                  methods=methods, skipped=skipped, conv={}, step=CENTRAL_STEP[np.dtype(np.float64)])
+
+
+# ---------------------------------------------------------------------------
+# The finite-difference step curve
+# ---------------------------------------------------------------------------
+
+def step_curve(net, params, x, y, *, steps=None, n_directions: int = 4, seed=0) -> dict:
+    """Central-difference error against the step ``h``: the V-shaped curve.
+
+    Along ``n_directions`` random unit directions ``v_k`` (over all
+    parameters), ``(L(θ + h v) − L(θ − h v)) / 2h`` is compared with the
+    exact ``∇L · v`` from jax.grad for every ``h`` in ``steps`` (default:
+    1e-15 ... 1 in float64, 1e-8 ... 1 in float32).  Truncation error grows
+    like h² to the right, rounding like ε/h to the left.
+
+    Returns a dict: ``steps`` and ``central`` (arrays, the relative error
+    ``max_k |FD_k − ∇L·v_k| / max_k |∇L·v_k|`` per step), ``complex_step``
+    (the same error of the per-parameter complex step, a reference line),
+    ``default_step`` (``∛ε · max(1, max|θ|)``, the directional oracle's h)
+    and ``dtype``.
+    """
+    spec, params, x, y, dtype = check_all(net, params, x, y)
+    if steps is None:
+        steps = np.logspace(-15, 0, 61) if dtype == np.float64 else np.logspace(-8, 0, 33)
+    steps = np.asarray(steps, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    K = int(n_directions)
+    V = [(rng.standard_normal((K, *W.shape)), None if b is None else rng.standard_normal((K, *b.shape)))
+         for W, b in params]
+    norm = np.sqrt(sum((VW**2).sum(axis=(1, 2)) + (0 if Vb is None else (Vb**2).sum(axis=1)) for VW, Vb in V))
+    V = [((VW / norm[:, None, None]).astype(dtype), None if Vb is None else (Vb / norm[:, None]).astype(dtype))
+         for VW, Vb in V]
+    exact = project_gradients(jax_gradients(net, params, x, y), V)
+    scale = float(np.abs(exact).max()) or 1.0
+
+    def shifted(h):
+        return [(W + h * VW, None if b is None else b + h * Vb) for (W, b), (VW, Vb) in zip(params, V)]
+
+    central = []
+    for h in steps:
+        fd = (loss_xp(np, spec, shifted(h), x, y) - loss_xp(np, spec, shifted(-h), x, y)) / (2 * h)
+        central.append(float(np.abs(fd - exact).max()) / scale)
+    cs = project_gradients(complex_step_gradients(net, params, x, y), V)
+    theta_max = max(float(np.abs(a).max()) for pair in params for a in pair if a is not None)
+    return {
+        "steps": steps, "central": np.array(central),
+        "complex_step": float(np.abs(cs - exact).max()) / scale,
+        "default_step": CENTRAL_STEP[np.dtype(dtype)] * max(1.0, theta_max),
+        "dtype": np.dtype(dtype).name,
+    }
+
+
+# ---------------------------------------------------------------------------
+# Text
+# ---------------------------------------------------------------------------
+
+_WRAP = 100
+
+
+def _wrapped(text: str, first: str, rest: str) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, _WRAP, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False)
+
+
+def _mark(a: Agreement, blamed: bool) -> str:
+    return "ok" if a.ok else ("oracle" if blamed else "FAIL")
+
+
+def _format(r: GradientReport) -> str:
+    status = {o.name: o for o in r.oracles}
+    cols = [o.name for o in r.oracles if o.status != "skipped" and o.name != "directional"]
+    numer = {
+        "per_parameter": "per-parameter central differences and complex step",
+        "directional": (f"central differences along {r.directional.n_directions if r.directional else 0} random "
+                        f"directions ({r.n_params:,} parameters: per-parameter differences would cost "
+                        f"{2 * r.n_params:,} forward passes)"),
+        "none": "no numerical oracle",
+    }[r.numerical]
+    lines = [f"{r.candidate} vs jax.grad and {numer}",
+             f"{r.model['describe']} · batch {r.n_batch} · {r.dtype} · {r.n_params:,} parameter"
+             + ("s" if r.n_params != 1 else ""),
+             f"jax.grad via {r.jax_method}", ""]
+    name_w = max(6, *(len(p.name) + 1 for p in r.params))
+    shape_w = max(8, *(len(str(p.shape)) + 2 for p in r.params))
+    lines.append((f"{'param':<{name_w}}{'shape':<{shape_w}}" + "".join(f"{LABELS[o]:<28}" for o in cols)).rstrip())
+    lines.append((" " * (name_w + shape_w) + f"{'max|Δ|':<10}{'rel':<10}{'':<8}" * len(cols)).rstrip())
+    for p in r.params:
+        head = f"{p.name:<{name_w}}{p.shape!s:<{shape_w}}"
+        if p.note:
+            lines.append(head + "FAIL  " + p.note)
+            continue
+        lines.append((head + "".join(
+            f"{p.errors[o].max_abs:<10.2e}{p.errors[o].max_rel:<10.2e}{_mark(p.errors[o], status[o].status == 'blamed'):<8}"
+            for o in cols)).rstrip())
+    if any(o.status == "blamed" for o in r.oracles):
+        lines.append("(oracle: a difference blamed on that numerical oracle, see the diagnosis)")
+
+    worst = [p for p in r.params if p.worst_index is not None]
+    if worst:
+        lines += ["", (f"{'worst element':<18}" + "".join(f"{LABELS[s]:<20}" for s in ["candidate", *cols])).rstrip()]
+        for p in worst:
+            label = f"{p.name}[{', '.join(map(str, p.worst_index))}]"
+            lines.append((f"{label:<18}" + "".join(f"{p.worst_values[s]:<20.12g}" for s in ["candidate", *cols])).rstrip())
+
+    d = r.directional
+    if d is not None:
+        lines += ["", f"directional check: {status['directional'].method}",
+                  f"  {'k':<4}{'numerical':<22}{'candidate ∇L·v':<22}jax.grad ∇L·v"]
+        for k in range(d.n_directions):
+            lines.append(f"  {k:<4}{d.derivatives[k]:<22.14g}{d.projected['candidate'][k]:<22.14g}"
+                         f"{d.projected['jax'][k]:<22.14g}".rstrip())
+        for src in ("candidate", "jax"):
+            a = d.errors[src]
+            lines.append(f"  {LABELS[src]}: max|Δ| {a.max_abs:.2e}, rel {a.max_rel:.2e}, "
+                         f"{_mark(a, status['directional'].status == 'blamed')}")
+        if d.note:
+            lines.append(f"  note: {d.note}")
+
+    if r.layers:
+        what = "δ_l = ∂L/∂z_l" if r.layers[0].quantity.startswith("δ") else "each layer's gradients (no deltas given)"
+        lines += ["", f"layers, from the output ({what} vs jax.grad):"]
+        q_w = max(len(lc.quantity) for lc in r.layers) + 2
+        for lc in r.layers:
+            a = lc.agreement
+            lines.append(f"  layer {lc.layer:<3}{lc.quantity:<{q_w}}max|Δ| {a.max_abs:<10.2e}rel {a.max_rel:<10.2e}"
+                         f"{'ok' if a.ok else 'FAIL'}")
+    if r.localisation is not None:
+        lines += [""] + _wrapped(r.localisation.text, "localisation: ", "  ")
+    elif r.layers:
+        lines += ["", "localisation: every layer agrees"]
+    if r.diagnosis:
+        lines += ["", "diagnosis:"]
+        for f in r.diagnosis:
+            lines += _wrapped(f.text, "  - ", "    ")
+    checks = [f"{LABELS[o.name]} {'agrees' if o.agrees_with_jax else 'DISAGREES'} with jax.grad"
+              for o in r.oracles if o.agrees_with_jax is not None]
+    if checks:
+        lines += ["", "oracles: " + "; ".join(checks)]
+    agreed = [LABELS[o.name] for o in r.oracles if o.status == "agree"]
+    if r.ok:
+        verdict = "AGREE: the candidate matches " + ", ".join(agreed) + " within the tolerance table"
+    else:
+        off = [LABELS[o.name] for o in r.oracles if o.status == "disagree"]
+        verdict = "DISAGREE: the candidate differs from " + ", ".join(off)
+    lines += [""] + _wrapped(verdict, "verdict: ", "  ")
+    return "\n".join(lines)
