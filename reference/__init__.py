@@ -52,6 +52,8 @@ from .worked_examples import (
     load_example,
 )
 
+from .document_formulas import DOCUMENT_FORMULAS, DocumentFormula, check_formulas, formula_errata_markdown
+
 __all__ = [
     "TOLERANCES",
     "Derivatives",
@@ -83,4 +85,9 @@ __all__ = [
     "check_example",
     "errata_markdown",
     "load_example",
+    # the documents' general formulas, implemented literally and checked
+    "DOCUMENT_FORMULAS",
+    "DocumentFormula",
+    "check_formulas",
+    "formula_errata_markdown",
 ]

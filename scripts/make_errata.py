@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
-"""Regenerate docs/errata.md from the worked-example files in examples/.
+"""Regenerate docs/errata.md from the worked-example files in examples/ and the documents' formulas.
 
     python scripts/make_errata.py [--check] [--output PATH]
+
+The page has two generated parts: the worked examples' wrong claims
+(``reference.worked_examples``), then the section "Formulas": every gradient
+formula of ``reference.document_formulas`` run through the compare tool.
 
 ``--check`` writes nothing and exits 1 when the committed page is out of date.
 """
@@ -14,6 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from reference.document_formulas import check_formulas, formula_errata_markdown  # noqa: E402
 from reference.worked_examples import ExampleFormatError, check_example, errata_markdown  # noqa: E402
 
 
@@ -21,7 +26,8 @@ def build(examples_dir: Path = ROOT / "examples") -> str:
     files = sorted(examples_dir.glob("*.toml"))
     if not files:
         raise ExampleFormatError(f"no *.toml worked examples in {examples_dir}")
-    return errata_markdown([check_example(f) for f in files])
+    examples = errata_markdown([check_example(f) for f in files])
+    return examples + "\n" + formula_errata_markdown(check_formulas())
 
 
 class ArgParser(argparse.ArgumentParser):
