@@ -388,6 +388,15 @@ def _factor_names(c: float, n_batch: int, conv: dict, dtype) -> list[tuple[str, 
             (0.5 / N, "half_mean", (f"both conventions, ½ and 1/N (N = {N}): the candidate adds a 1/(2N) "
                                     "(document 003's 1/(2n)·Σ) that this loss does not have")),
         ]
+    K = conv.get("n_out", 1)
+    if K > 1:
+        # An "MSE" that also averages over the output units (document 001 leaves its N undefined).
+        known += [
+            (1.0 / K, "outputs", f"an average over the K = {K} output units: the candidate divides by K "
+             "(a mean over outputs as well as, or instead of, samples)"),
+            (float(K), "outputs", f"a factor K = {K}, the number of output units: the candidate sums over "
+             "outputs where the loss averages over them"),
+        ]
     rtol = max(1e-9, 10 * tolerance(dtype, "jax").rtol)
     return [(key, text) for value, key, text in known if abs(c - value) <= rtol * abs(value)]
 
@@ -473,8 +482,10 @@ def _delta_text(l: int, n_layers: int) -> str:
         head = (f"layer {l}: δ_{l} is the first delta to go wrong counting from the output (the layers above "
                 f"agree): its local derivative f'_{l}(z_{l}), or the step δ_{l} = (δ_{l + 1} W_{l + 1}ᵀ) ⊙ f'_{l}(z_{l})")
     if l > 1:
-        below = {2: "layer 1 disagrees", 3: "layers 2 and 1 disagree"}.get(l, f"layers {l - 1} to 1 disagree")
-        head += f"; {below} only because they inherit it through δ_(l−1) = (δ_l W_lᵀ) ⊙ f'(z_(l−1))"
+        below = {2: "layer 1 disagrees only because it inherits",
+                 3: "layers 2 and 1 disagree only because they inherit"}.get(
+            l, f"layers {l - 1} to 1 disagree only because they inherit")
+        head += f"; {below} the error through δ_(l−1) = (δ_l W_lᵀ) ⊙ f'(z_(l−1))"
     return head
 
 
@@ -743,7 +754,8 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, numeric
     return _build(
         model=_model_of(net, spec), n_batch=n_batch, dtype=dtype, n_params=n_params, candidate=name,
         jax_method=jmethod, numerical=mode, leaves=leaves, oracle_trees=trees, methods=methods, skipped=skipped,
-        conv={"half": spec.half, "reduction": spec.reduction, "squared_error": spec.loss == "squared_error"},
+        conv={"half": spec.half, "reduction": spec.reduction, "squared_error": spec.loss == "squared_error",
+              "n_out": spec.sizes[-1]},
         n_layers=spec.n_layers, layers_fn=layers_fn, directional=directional, kinks=has_kinks, step=step,
     )
 
