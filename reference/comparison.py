@@ -283,6 +283,26 @@ class GradientReport:
             out[o.name] = max(rels) if len(rels) == len(self.params) else None
         return out
 
+    def tolerance_used(self) -> dict:
+        """Largest ``max_abs / bound`` against each oracle that ran: below 1 agrees.
+
+        Unlike ``max_rel`` this stays meaningful when a gradient is exactly 0
+        (a width-1 softmax, dead ReLUs): a 1e-17 residue there is 100% "relative"
+        error but a negligible fraction of the tolerance.
+        """
+        out = {}
+        for o in self.oracles:
+            if o.status == "skipped":
+                continue
+            if o.name == "directional":
+                a = self.directional.errors["candidate"]
+                out[o.name] = a.max_abs / a.bound if a.bound > 0 else math.inf
+                continue
+            used = [p.errors[o.name].max_abs / p.errors[o.name].bound if p.errors[o.name].bound > 0 else math.inf
+                    for p in self.params if o.name in p.errors]
+            out[o.name] = max(used) if len(used) == len(self.params) else None
+        return out
+
     def to_dict(self) -> dict:
         """Plain data with stable keys (documented in the README's compare section)."""
         return {
