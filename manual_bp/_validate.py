@@ -1,37 +1,57 @@
 """Argument checks shared by every public function.
 
 Everything is checked before any arithmetic, so bad input gets a
-``TypeError``/``ValueError`` naming the argument instead of a NaN or a silent
-broadcast.  Conversion policy (one rule everywhere): ``x`` and ``y`` may be
-any real numeric array (ints included; documents print integer inputs) and
-are converted to the parameters' float dtype; params must already be float32
-or float64, because gradients are returned in the params' dtype.  Bool,
-complex, object and string arrays are refused.  Inputs are never written to.
+``TypeError`` (wrong kind of thing) or ``ValueError`` (right kind, wrong
+value) naming the argument instead of a NaN or a silent broadcast.
+
+Conversion policy (one rule everywhere, and ``reference`` follows it too):
+
+* ``x`` and ``y`` may be any real numeric array -- ints included, since the
+  documents print integer inputs -- and are converted to the parameters'
+  float dtype.  Bool, complex, object and string arrays are refused
+  (``TypeError``); so are NaN, infinities and values beyond the range of the
+  params' dtype (``ValueError``), checked before the cast.
+* params (and gradients given to an update) must already be float32 or
+  float64 numpy arrays, because results are returned in the params' dtype;
+  nothing is converted for them.
+* Inputs are never written to: conversions make new arrays, and a result
+  never aliases a caller's array.
 """
 from __future__ import annotations
 
 import numbers
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .network import Network
+if TYPE_CHECKING:
+    from .network import Network
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+#: How far a cross-entropy target row may sum from 1 (Σ_k y_k = 1 is what
+#: makes the fused δ = a − y exact); rounding of a float32 row is ~1e-7.
+ROW_SUM_TOL = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-4}
 
 
 def check_net(net) -> Network:
+    from .network import Network
+
     if not isinstance(net, Network):
         raise TypeError(f"net must be a manual_bp.Network, got {type(net).__name__}")
     return net
 
 
 def _as_real_array(value, name: str) -> np.ndarray:
+    """``np.asarray(value)``, refusing anything that is not a real number array."""
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
         raise TypeError(f"{name} must be a numeric array, could not convert: {exc}") from None
-    if arr.dtype == np.bool_ or arr.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(
+            f"{name} must be a real numeric array (int or float), got dtype {arr.dtype}"
+            + ("; convert booleans explicitly, e.g. x.astype(float)" if arr.dtype == np.bool_ else "")
+        )
     return arr
 
 
@@ -40,94 +60,142 @@ def _check_finite(arr: np.ndarray, name: str) -> None:
         raise ValueError(f"{name} contains NaN or infinite values; pass finite numbers")
 
 
+def to_float(value, dtype, name: str) -> np.ndarray:
+    """A real array as ``dtype``; finite and in range are checked *before* the cast.
+
+    (Casting 1e300 to float32 would give inf with an overflow warning.)
+    Returns ``value`` itself when it already has ``dtype``: callers only read it.
+    """
+    arr = _as_real_array(value, name)
+    _check_finite(arr, name)
+    if arr.dtype != dtype and arr.size:
+        limit = np.finfo(dtype).max
+        if (arr > limit).any() or (arr < -limit).any():
+            raise ValueError(f"{name} has values beyond the {np.dtype(dtype).name} range of the params (±{limit:.3g})")
+    return arr.astype(dtype, copy=False)
+
+
+def _check_float_leaf(v, name: str, dtype=None) -> np.dtype:
+    """``v`` must be a float32/float64 numpy array (of ``dtype`` if given), finite."""
+    if not isinstance(v, np.ndarray) or isinstance(v, np.matrix) or v.dtype not in _FLOATS:
+        raise TypeError(
+            f"{name} must be a float32 or float64 numpy array, got "
+            f"{getattr(v, 'dtype', type(v).__name__)}; use init_params or np.asarray(..., float)"
+        )
+    if dtype is not None and v.dtype != dtype:
+        raise TypeError(f"{name} is {v.dtype} but params[0][0] (W1) is {dtype}; use one dtype for all params")
+    _check_finite(v, name)
+    return v.dtype
+
+
+def _check_pairs(pairs, name: str) -> None:
+    if isinstance(pairs, (np.ndarray, str, bytes)) or not hasattr(pairs, "__len__"):
+        raise TypeError(f"{name} must be a list of (W, b) pairs, one per layer, got {type(pairs).__name__}")
+    for l, pair in enumerate(pairs):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"{name}[{l}] must be a (W, b) pair, got {type(pair).__name__}")
+
+
 def check_params(net: Network, params) -> np.dtype:
     """Validate ``params`` against ``net``; return their common float dtype."""
-    if isinstance(params, (np.ndarray, str)) or not hasattr(params, "__len__"):
-        raise TypeError("params must be a list of (W, b) pairs, one per layer")
+    _check_pairs(params, "params")
     if len(params) != net.n_layers:
         raise ValueError(
             f"params has {len(params)} layers but net has {net.n_layers} (sizes {net.sizes})"
         )
     dtype = None
-    for l, (pair, (w_shape, b_shape)) in enumerate(zip(params, net.shapes()), start=1):
-        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
-            raise TypeError(f"params[{l - 1}] must be a (W, b) pair, got {type(pair).__name__}")
-        W, b = pair
-        if not isinstance(W, np.ndarray) or W.dtype not in _FLOATS:
-            raise TypeError(
-                f"W{l} must be a float32 or float64 numpy array, got "
-                f"{getattr(W, 'dtype', type(W).__name__)}; use init_params or np.asarray(W, float)"
-            )
+    for l, ((W, b), (w_shape, b_shape)) in enumerate(zip(params, net.shapes())):
+        w_name, b_name = f"params[{l}][0] (W{l + 1})", f"params[{l}][1] (b{l + 1})"
+        dtype = _check_float_leaf(W, w_name, dtype)
         if W.shape != w_shape:
-            raise ValueError(f"W{l} has shape {W.shape}, expected {w_shape} (n_in, n_out)")
-        dtype = dtype or W.dtype
-        if W.dtype != dtype:
-            raise TypeError(f"W{l} is {W.dtype} but W1 is {dtype}; use one dtype for all params")
-        _check_finite(W, f"W{l}")
+            raise ValueError(f"{w_name} has shape {W.shape}, expected {w_shape} (n_in, n_out)")
         if b_shape is None:
             if b is not None:
-                raise ValueError(f"b{l} must be None: net.bias[{l - 1}] is False")
+                raise ValueError(f"{b_name} must be None: net.bias[{l}] is False")
             continue
         if b is None:
-            raise ValueError(f"b{l} is None but net.bias[{l - 1}] is True; pass an array of shape {b_shape}")
-        if not isinstance(b, np.ndarray) or b.dtype != dtype:
-            raise TypeError(f"b{l} must be a {dtype} numpy array like W{l}, got {getattr(b, 'dtype', type(b).__name__)}")
+            raise ValueError(f"{b_name} is None but net.bias[{l}] is True; pass an array of shape {b_shape}")
+        _check_float_leaf(b, b_name, dtype)
         if b.shape != b_shape:
-            raise ValueError(f"b{l} has shape {b.shape}, expected {b_shape}")
-        _check_finite(b, f"b{l}")
+            raise ValueError(f"{b_name} has shape {b.shape}, expected {b_shape}")
     return dtype
 
 
+def check_step(params, grads) -> None:
+    """What an update ``θ − η·g`` needs: ``grads`` shaped like ``params``, all finite,
+    in the params' dtype (so float32 params stay float32)."""
+    _check_pairs(params, "params")
+    _check_pairs(grads, "grads")
+    if len(grads) != len(params):
+        raise ValueError(f"grads has {len(grads)} layers but params has {len(params)}")
+    dtype = None
+    for l, ((W, b), (dW, db)) in enumerate(zip(params, grads)):
+        dtype = _check_float_leaf(W, f"params[{l}][0] (W{l + 1})", dtype)
+        _check_float_leaf(dW, f"grads[{l}][0] (dW{l + 1})", dtype)
+        if dW.shape != W.shape:
+            raise ValueError(f"grads[{l}][0] (dW{l + 1}) has shape {dW.shape} but W{l + 1} has {W.shape}")
+        if (b is None) != (db is None):
+            raise ValueError(f"grads[{l}][1] (db{l + 1}) must be None exactly when b{l + 1} is None")
+        if b is not None:
+            _check_float_leaf(b, f"params[{l}][1] (b{l + 1})", dtype)
+            _check_float_leaf(db, f"grads[{l}][1] (db{l + 1})", dtype)
+            if db.shape != b.shape:
+                raise ValueError(f"grads[{l}][1] (db{l + 1}) has shape {db.shape} but b{l + 1} has {b.shape}")
+
+
 def check_x(net: Network, x, dtype) -> np.ndarray:
-    x = _as_real_array(x, "x")
-    if x.ndim != 2 or x.shape[1] != net.sizes[0]:
+    arr = _as_real_array(x, "x")
+    if arr.ndim != 2 or arr.shape[1] != net.sizes[0]:
         raise ValueError(
-            f"x must have shape (n_batch, {net.sizes[0]}), got {x.shape}; "
+            f"x must have shape (n_batch, {net.sizes[0]}), got {arr.shape}; "
             "reshape a single sample with x[None, :]"
         )
-    if x.shape[0] == 0:
-        raise ValueError("x is an empty batch; pass at least one sample")
-    x = x.astype(dtype, copy=False)
-    _check_finite(x, "x")
-    return x
+    if arr.shape[0] == 0:
+        raise ValueError("x is an empty batch (n_batch = 0); pass at least one sample")
+    return to_float(arr, dtype, "x")
 
 
 def check_y(net: Network, y, n_batch: int, dtype) -> np.ndarray:
     """Targets as a float ``(n_batch, n_out)`` array (class labels become one-hot)."""
-    y = _as_real_array(y, "y")
+    arr = _as_real_array(y, "y")
     n_out = net.sizes[-1]
-    if net.loss == "cross_entropy" and y.ndim == 1:
-        if y.dtype.kind not in "iu":
+    if net.loss == "cross_entropy" and arr.ndim == 1:
+        if arr.dtype.kind not in "iu":
             raise TypeError(
-                f"class labels y must be integers, got dtype {y.dtype}; "
+                f"class labels y must be integers, got dtype {arr.dtype}; "
                 f"or pass probability rows of shape (n_batch, {n_out})"
             )
-        if y.shape[0] != n_batch:
-            raise ValueError(f"y has {y.shape[0]} labels but x has {n_batch} samples")
-        if y.size and (y.min() < 0 or y.max() >= n_out):
-            raise ValueError(f"class labels y must lie in [0, {n_out}), got range [{y.min()}, {y.max()}]")
+        if arr.shape[0] != n_batch:
+            raise ValueError(f"y has {arr.shape[0]} labels but x has {n_batch} samples")
+        if arr.min() < 0 or arr.max() >= n_out:
+            raise ValueError(f"class labels y must lie in [0, {n_out}), got range [{arr.min()}, {arr.max()}]")
         onehot = np.zeros((n_batch, n_out), dtype=dtype)
-        onehot[np.arange(n_batch), y] = 1.0
+        onehot[np.arange(n_batch), arr] = 1.0
         return onehot
-    if y.ndim != 2 or y.shape[1] != n_out:
+    if arr.ndim == 1 and arr.dtype.kind in "iu":
+        raise ValueError(
+            f"y as integer class labels needs loss cross_entropy, not {net.loss!r}; "
+            f"pass y with shape (n_batch, {n_out})"
+        )
+    if arr.ndim != 2 or arr.shape[1] != n_out:
         hint = " or integer class labels of shape (n_batch,)" if net.loss == "cross_entropy" else ""
-        raise ValueError(f"y must have shape (n_batch, {n_out}){hint}, got {y.shape}")
-    if y.shape[0] != n_batch:
-        raise ValueError(f"y has {y.shape[0]} rows but x has {n_batch} samples")
-    y = y.astype(dtype, copy=False)
-    _check_finite(y, "y")
+        raise ValueError(f"y must have shape (n_batch, {n_out}){hint}, got {arr.shape}")
+    if arr.shape[0] != n_batch:
+        raise ValueError(f"y has {arr.shape[0]} rows but x has {n_batch} samples")
+    arr = to_float(arr, dtype, "y")
     if net.loss == "cross_entropy":
-        # Σ_k y_k = 1 is what makes the fused δ = a − y correct.
-        tol = 1e-6 if dtype == np.float64 else 1e-4
-        if (y < 0).any() or np.abs(y.sum(axis=1) - 1.0).max() > tol:
+        worst = np.abs(arr.sum(axis=1) - 1.0).max()
+        if (arr < 0).any() or worst > ROW_SUM_TOL[np.dtype(dtype)]:
             raise ValueError(
                 "cross_entropy targets y must be probability rows (non-negative, each row "
-                "summing to 1) or integer class labels"
+                f"summing to 1; worst row sum is off by {worst:.3g}) or integer class labels"
             )
     elif net.loss == "binary_cross_entropy":
-        if (y < 0).any() or (y > 1).any():
-            raise ValueError("binary_cross_entropy targets y must lie in [0, 1]")
-    return y
+        if (arr < 0).any() or (arr > 1).any():
+            raise ValueError(
+                f"binary_cross_entropy targets y must lie in [0, 1], got range [{arr.min():g}, {arr.max():g}]"
+            )
+    return arr
 
 
 def check_batch(net, params, x, y):
@@ -139,9 +207,39 @@ def check_batch(net, params, x, y):
     return dtype, x, y
 
 
-def check_positive(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a positive number, got {value!r}")
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+def check_number(value, name: str, what: str = "finite number") -> float:
+    """A finite real number (not a bool) as a float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a {what}, got {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be a {what}, got {value!r}")
     return float(value)
+
+
+def check_positive(value, name: str) -> float:
+    """A positive finite real number (learning rate, tolerance, scale) as a float."""
+    number = check_number(value, name, "positive finite number")
+    if number <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return number
+
+
+def check_count(value, name: str, minimum: int) -> int:
+    """An int ``>= minimum`` (epochs, batch sizes, numbers of directions)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def make_rng(seed, name: str = "seed") -> np.random.Generator:
+    """``seed`` as a Generator: an int >= 0 (or anything ``np.random.default_rng`` takes)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, (bool, np.bool_, float, str, bytes)):
+        raise TypeError(f"{name} must be an int >= 0 or a numpy Generator, got {seed!r}")
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{name} must be an int >= 0 or a numpy Generator, got {seed!r}: {exc}") from None

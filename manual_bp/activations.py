@@ -4,11 +4,13 @@ Every activation maps pre-activations ``z`` of shape ``(n_batch, n)`` to
 activations ``a = f(z)`` of the same shape, and back-propagates an upstream
 gradient ``g = dL/da`` to ``dL/dz`` with :meth:`Activation.vjp`.
 
-Derivatives are computed from values the forward pass already holds (``a``
-where that is the cheaper form, ``z`` where it is not), never by recomputing
-``f``.  Subgradient convention at kinks: the left branch, so
-``relu'(0) = 0`` and ``leaky_relu'(0) = slope`` (document 003 defines
-ReLU as 0 for ``z <= 0``).
+Derivatives are computed from values the forward pass already holds, never
+by recomputing ``f``: from ``a`` wherever that is possible (σ' = a(1 − a),
+tanh' = 1 − a², relu' = [a > 0]), so the gradient path can compute ``a`` in
+place over ``z`` and keep one array per layer instead of two; an activation
+whose derivative must read ``z`` says so with ``needs_z``.  Subgradient
+convention at kinks: the left branch, so ``relu'(0) = 0`` and
+``leaky_relu'(0) = slope`` (document 003 defines ReLU as 0 for ``z <= 0``).
 """
 from __future__ import annotations
 
@@ -36,21 +38,30 @@ class Activation:
     name = "activation"
     #: True when f acts on each unit separately, so f'(z) is a diagonal Jacobian.
     elementwise = True
+    #: True when :meth:`derivative`/:meth:`vjp` read ``z``; when False the
+    #: gradient path overwrites ``z`` with ``a`` and passes ``z=None``.
+    needs_z = True
 
-    def value(self, z: np.ndarray) -> np.ndarray:
-        """``a = f(z)``; ``z`` of shape ``(n_batch, n)``."""
+    def value(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``a = f(z)``; ``z`` of shape ``(n_batch, n)``.
+
+        ``out`` is None for a new array, or ``z`` itself to compute ``a`` in
+        place over ``z`` (the gradient path does so when ``z`` is not needed).
+        """
         raise NotImplementedError
 
     def derivative(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
         """``f'(z)`` elementwise, shape ``(n_batch, n)``; ``a = f(z)`` is given too."""
         raise NotImplementedError
 
-    def vjp(self, g: np.ndarray, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+    def vjp(self, g: np.ndarray, z: np.ndarray, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``dL/dz = g · ∂a/∂z`` for upstream ``g = dL/da``, shape ``(n_batch, n)``.
 
         For an elementwise f the Jacobian is diagonal, so this is ``g * f'(z)``.
+        ``out=g`` overwrites ``g`` with the result (backprop's δ recursion
+        does, as ``g = δ @ W.T`` is its own fresh array).
         """
-        return g * self.derivative(z, a)
+        return np.multiply(g, self.derivative(z, a), out=out)
 
     def __str__(self) -> str:
         return self.name
@@ -61,15 +72,16 @@ class Identity(Activation):
     """f(z) = z;  f'(z) = 1  (linear output for regression)."""
 
     name = "identity"
+    needs_z = False
 
-    def value(self, z):
+    def value(self, z, out=None):
         # z is a fresh array owned by the forward pass; nothing writes to either.
         return z
 
     def derivative(self, z, a):
-        return np.ones_like(z)
+        return np.ones_like(a)
 
-    def vjp(self, g, z, a):
+    def vjp(self, g, z, a, out=None):
         # A multiply by ones would only cost time.
         return g
 
@@ -79,15 +91,22 @@ class Sigmoid(Activation):
     """f(z) = 1 / (1 + e^{-z});  f'(z) = f(z)(1 - f(z)) = a(1 - a)."""
 
     name = "sigmoid"
+    needs_z = False
 
-    def value(self, z):
-        # Evaluate e^{-|z|} only, so no exp overflows for |z| ~ 1e3:
-        # z >= 0: 1 / (1 + e^{-z});  z < 0: e^{z} / (1 + e^{z}).
-        e = np.exp(-np.abs(z))
-        return np.where(z >= 0, 1.0, e) / (1.0 + e)
+    def value(self, z, out=None):
+        # 1 / (1 + e^{-z}) in one buffer, accurate to a few ulps for every z.
+        # Below z ≈ -709 (float64; -88 in float32) e^{-z} overflows to inf and
+        # 1 / inf = 0 is the correct limit, so that overflow is not an error.
+        a = np.negative(z, out=out)
+        with np.errstate(over="ignore", under="ignore"):
+            np.exp(a, out=a)
+        a += 1.0
+        return np.divide(1.0, a, out=a)
 
     def derivative(self, z, a):
-        return a * (1.0 - a)
+        d = 1.0 - a  # a(1 − a) built in one buffer: one temporary less
+        d *= a
+        return d
 
 
 @dataclass(frozen=True)
@@ -95,12 +114,14 @@ class Tanh(Activation):
     """f(z) = tanh(z);  f'(z) = 1 - tanh(z)^2 = 1 - a^2."""
 
     name = "tanh"
+    needs_z = False
 
-    def value(self, z):
-        return np.tanh(z)
+    def value(self, z, out=None):
+        return np.tanh(z, out=out)
 
     def derivative(self, z, a):
-        return 1.0 - a * a
+        d = a * a  # 1 − a² built in one buffer: one temporary less
+        return np.subtract(1.0, d, out=d)
 
 
 @dataclass(frozen=True)
@@ -108,12 +129,14 @@ class ReLU(Activation):
     """f(z) = max(z, 0);  f'(z) = 1 if z > 0 else 0 (so f'(0) = 0)."""
 
     name = "relu"
+    needs_z = False
 
-    def value(self, z):
-        return np.maximum(z, 0.0)
+    def value(self, z, out=None):
+        return np.maximum(z, 0.0, out=out)
 
     def derivative(self, z, a):
-        return (z > 0).astype(z.dtype)
+        # a = max(z, 0) > 0 exactly where z > 0, so z need not be kept.
+        return (a > 0).astype(a.dtype)
 
 
 @dataclass(frozen=True)
@@ -131,11 +154,18 @@ class LeakyReLU(Activation):
             raise ValueError(f"LeakyReLU slope must be finite, got {slope!r}")
         object.__setattr__(self, "slope", float(slope))
 
-    def value(self, z):
-        return np.where(z > 0, z, self.slope * z)
+    @property
+    def needs_z(self):
+        # With slope ≥ 0, a > 0 exactly where z > 0; a negative slope makes a > 0 on both sides.
+        return self.slope < 0
+
+    def value(self, z, out=None):
+        a = z.copy() if out is None else out  # out is z: scale the non-positive entries in place
+        return np.multiply(a, self.slope, out=a, where=z <= 0)
 
     def derivative(self, z, a):
-        return np.where(z > 0, 1.0, self.slope).astype(z.dtype, copy=False)
+        positive = (z if self.needs_z else a) > 0
+        return np.where(positive, 1.0, self.slope).astype(a.dtype, copy=False)
 
     def __str__(self) -> str:
         return f"leaky_relu({self.slope:g})"
@@ -152,12 +182,15 @@ class Softmax(Activation):
 
     name = "softmax"
     elementwise = False
+    needs_z = False
 
-    def value(self, z):
+    def value(self, z, out=None):
         # Shift by the row max: e^{z - max} <= 1 never overflows, and the
         # shift cancels in the ratio.
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
+        e = np.subtract(z, z.max(axis=1, keepdims=True), out=out)
+        np.exp(e, out=e)
+        e /= e.sum(axis=1, keepdims=True)
+        return e
 
     def log_value(self, z):
         """``log softmax(z)`` via log-sum-exp, finite for any finite z."""
@@ -169,8 +202,11 @@ class Softmax(Activation):
             "softmax has a dense Jacobian, not an elementwise derivative; use vjp(g, z, a)"
         )
 
-    def vjp(self, g, z, a):
-        return a * (g - (g * a).sum(axis=1, keepdims=True))
+    def vjp(self, g, z, a, out=None):
+        ga = (g * a).sum(axis=1, keepdims=True)  # ⟨g, a⟩ per sample, (n_batch, 1)
+        d = np.subtract(g, ga, out=out)
+        d *= a
+        return d
 
 
 ACTIVATIONS: dict[str, type[Activation]] = {

@@ -14,6 +14,17 @@ Backward, the delta recursion with ``δ_l = ∂L/∂z_l``::
 
 where ``s`` is the loss convention's scale (½ and/or 1/N).  No autodiff and no
 finite differences: every line is one of the equations above.
+
+Speed (``scripts/bench.py`` measures it against the matrix products alone):
+
+- every elementwise step writes into an array this module just created (the
+  matmul results ``z`` and ``δ @ W.T``), never into a caller's array, so it
+  costs no allocation;
+- on the gradient path ``a_l`` overwrites ``z_l`` (derivatives come from
+  ``a``), so a layer keeps one array, not two;
+- ``δ_{l-1}`` is computed in the buffer of ``δ_l @ W_l.T``;
+- no buffers survive a call: every returned array is new, and the allocator
+  already recycles memory between calls.
 """
 from __future__ import annotations
 
@@ -25,16 +36,24 @@ from .network import Network
 __all__ = ["forward", "predict", "loss", "deltas", "gradients", "loss_and_gradients"]
 
 
-def _forward(net: Network, params, x):
-    """Pre-activations ``zs`` and activations ``as_`` (``as_[0] = x``) of every layer."""
+def _forward(net: Network, params, x, keep_z: bool = True):
+    """Pre-activations ``zs`` and activations ``as_`` (``as_[0] = x``) of every layer.
+
+    With ``keep_z=False`` (the loss and gradient paths), ``a_l`` is computed
+    in place over ``z_l`` and ``zs[l]`` is None, except where a derivative
+    reads ``z`` (``act.needs_z``) and at the output, whose logits the loss
+    is computed from.
+    """
     zs, as_ = [], [x]
     a = x
-    for (W, b), act in zip(params, net.activations):
+    last = len(params) - 1
+    for l, ((W, b), act) in enumerate(zip(params, net.activations)):
         z = a @ W
         if b is not None:
             z += b  # in place: z is a fresh array from the matmul
-        a = act.value(z)
-        zs.append(z)
+        keep = keep_z or act.needs_z or l == last
+        a = act.value(z, out=None if keep else z)
+        zs.append(z if keep else None)
         as_.append(a)
     return zs, as_
 
@@ -48,11 +67,13 @@ def _backward(net: Network, params, zs, as_, y):
     """The delta recursion; returns ``[δ_1, ..., δ_L]``."""
     L = net.n_layers
     acts = net.activations
-    delta = net.batch_scale(y.shape[0]) * net.loss_fn.output_delta(zs[-1], as_[-1], y, acts[-1])
+    delta = net.loss_fn.output_delta(zs[-1], as_[-1], y, acts[-1])
+    delta *= net.batch_scale(y.shape[0])  # in place: output_delta returns a new array
     out = [delta]
     for l in range(L - 1, 0, -1):  # 0-based: layer l+1's delta gives layer l's
         W_next = params[l][0]
-        delta = acts[l - 1].vjp(delta @ W_next.T, zs[l - 1], as_[l])
+        g = delta @ W_next.T
+        delta = acts[l - 1].vjp(g, zs[l - 1], as_[l], out=g)  # ⊙ f' in g's own buffer
         out.append(delta)
     out.reverse()
     return out
@@ -87,27 +108,27 @@ def predict(net: Network, params, x) -> np.ndarray:
 def loss(net: Network, params, x, y) -> float:
     """Total loss ``L = s · Σ_n ℓ_n`` for the batch (a Python-compatible float)."""
     _, x, y = check_batch(net, params, x, y)
-    zs, as_ = _forward(net, params, x)
+    zs, as_ = _forward(net, params, x, keep_z=False)
     return _loss_from(net, zs, as_, y)
 
 
 def deltas(net: Network, params, x, y) -> list[np.ndarray]:
     """``δ_l = ∂L/∂z_l`` for every layer, each of shape ``(n_batch, sizes[l])``."""
     _, x, y = check_batch(net, params, x, y)
-    zs, as_ = _forward(net, params, x)
+    zs, as_ = _forward(net, params, x, keep_z=False)
     return _backward(net, params, zs, as_, y)
 
 
 def gradients(net: Network, params, x, y):
     """``[(dW_1, db_1), ...]``: ∂L/∂W_l ``(n_{l-1}, n_l)``, ∂L/∂b_l ``(n_l,)`` or None."""
     _, x, y = check_batch(net, params, x, y)
-    zs, as_ = _forward(net, params, x)
+    zs, as_ = _forward(net, params, x, keep_z=False)
     return _param_grads(params, as_, _backward(net, params, zs, as_, y))
 
 
 def loss_and_gradients(net: Network, params, x, y):
     """``(L, grads)`` from one forward pass (what training needs)."""
     _, x, y = check_batch(net, params, x, y)
-    zs, as_ = _forward(net, params, x)
+    zs, as_ = _forward(net, params, x, keep_z=False)
     grads = _param_grads(params, as_, _backward(net, params, zs, as_, y))
     return _loss_from(net, zs, as_, y), grads

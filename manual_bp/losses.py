@@ -34,11 +34,11 @@ class Loss:
         raise NotImplementedError
 
     def grad_a(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """``∂ℓ_n/∂a``, shape ``(n_batch, n_out)``, for the general chain rule."""
+        """``∂ℓ_n/∂a``, shape ``(n_batch, n_out)``, as a new array, for the general chain rule."""
         raise NotImplementedError
 
     def output_delta(self, z, a, y, act: Activation) -> np.ndarray:
-        """``∂ℓ_n/∂z`` at the output layer, shape ``(n_batch, n_out)`` (unscaled).
+        """``∂ℓ_n/∂z`` at the output layer, shape ``(n_batch, n_out)`` (unscaled), as a new array.
 
         The fused pairings (softmax + cross-entropy, sigmoid + binary
         cross-entropy) collapse to ``a − y``: the activation's derivative
@@ -47,7 +47,8 @@ class Loss:
         """
         if act.name == self.fused_with:
             return a - y
-        return act.vjp(self.grad_a(a, y), z, a)
+        g = self.grad_a(a, y)
+        return act.vjp(g, z, a, out=g)  # g is new: the chain rule can overwrite it
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._validate import check_net, check_number, check_positive, make_rng
 from .activations import Activation, get_activation
 from .losses import Loss, get_loss
 
@@ -78,6 +79,10 @@ class Network:
         acts = self.activations
         if isinstance(acts, (str, Activation)):
             acts = (acts,) * n_layers
+        if not hasattr(acts, "__len__"):
+            raise TypeError(
+                f"activations must be one name or a sequence of one per layer, got {acts!r}"
+            )
         acts = tuple(acts)
         if len(acts) != n_layers:
             raise ValueError(
@@ -111,6 +116,8 @@ class Network:
         if isinstance(bias, (bool, np.bool_)):
             bias = (bool(bias),) * n_layers
         else:
+            if isinstance(bias, (str, bytes)) or not hasattr(bias, "__len__"):
+                raise TypeError(f"bias must be True, False or one flag per layer, got {bias!r}")
             bias = tuple(bias)
             if len(bias) != n_layers:
                 raise ValueError(
@@ -180,14 +187,18 @@ def init_params(
         bias = bias_value (defaults 0.1 and 0.05).
     dtype : float32 or float64
     """
-    if not isinstance(net, Network):
-        raise TypeError(f"net must be a manual_bp.Network, got {type(net).__name__}")
+    check_net(net)
     if scheme not in INIT_SCHEMES:
         raise ValueError(f"scheme must be one of {INIT_SCHEMES}, got {scheme!r}")
-    dtype = np.dtype(dtype)
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"dtype must be float32 or float64, got {dtype}")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    weight_scale = check_positive(weight_scale, "weight_scale")
+    bias_value = check_number(bias_value, "bias_value")
+    rng = make_rng(seed)
     params = []
     for (w_shape, b_shape) in net.shapes():
         n_in, n_out = w_shape

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import _as_real_array, _check_finite, check_positive
+from ._validate import _as_real_array, check_count, check_positive, make_rng, to_float
 
 __all__ = [
     "step",
@@ -36,24 +36,29 @@ __all__ = [
 
 def step(a: np.ndarray) -> np.ndarray:
     """``f(a) = +1 if a >= 0 else −1``, elementwise (document 003)."""
-    return np.where(np.asarray(a) >= 0, 1.0, -1.0)
+    return np.where(to_float(a, np.float64, "a") >= 0, 1.0, -1.0)
 
 
 def perceptron_features(x, *, bias: bool = True) -> np.ndarray:
     """``φ(x)``: ``(n, d)`` → ``(n, d + 1)`` with a leading column of ones if ``bias``."""
-    x = _as_real_array(x, "x").astype(np.float64)
-    if x.ndim != 2 or x.shape[0] == 0:
-        raise ValueError(f"x must have shape (n_samples, n_features) with n_samples >= 1, got {x.shape}")
-    _check_finite(x, "x")
-    return np.hstack([np.ones((x.shape[0], 1)), x]) if bias else x
+    _check_bias(bias)
+    x = _as_real_array(x, "x")
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"x must have shape (n_samples, n_features), both >= 1, got {x.shape}")
+    x = to_float(x, np.float64, "x")
+    return np.hstack([np.ones((x.shape[0], 1)), x]) if bias else x.copy()
 
 
-def _check_w(w, n_features: int) -> np.ndarray:
-    w = _as_real_array(w, "w").astype(np.float64)
+def _check_bias(bias) -> None:
+    if not isinstance(bias, (bool, np.bool_)):
+        raise TypeError(f"bias must be True or False, got {bias!r}")
+
+
+def _check_w(w, n_features: int, name: str = "w") -> np.ndarray:
+    w = _as_real_array(w, name)
     if w.shape != (n_features,):
-        raise ValueError(f"w must have shape ({n_features},) to match φ(x), got {w.shape}")
-    _check_finite(w, "w")
-    return w
+        raise ValueError(f"{name} must have shape ({n_features},) to match φ(x), got {w.shape}")
+    return to_float(w, np.float64, name)
 
 
 def _check_t(t, n: int) -> np.ndarray:
@@ -115,10 +120,9 @@ def train_perceptron(x, t, *, lr: float = 1.0, epochs: int = 1000, w0=None,
     phi = perceptron_features(x, bias=bias)
     t = _check_t(t, phi.shape[0])
     lr = check_positive(lr, "lr")
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
-    w = np.zeros(phi.shape[1]) if w0 is None else _check_w(w0, phi.shape[1]).copy()
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    epochs = check_count(epochs, "epochs", minimum=0)  # 0: just count the misclassified points
+    w = np.zeros(phi.shape[1]) if w0 is None else _check_w(w0, phi.shape[1], "w0").copy()
+    rng = make_rng(seed)
     errors = [int(_misclassified(w, phi, t).sum())]
     epoch = 0
     while errors[-1] and epoch < epochs:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import check_batch, check_positive
+from ._validate import check_batch, check_count, check_positive, check_step, make_rng
 from .backprop import _backward, _forward, _loss_from, _param_grads
 from .network import Network
 
@@ -24,18 +24,17 @@ def sgd_step(params, grads, lr: float):
     ``grads`` has the structure of ``params`` (``db`` is None where ``b`` is).
     """
     lr = check_positive(lr, "lr")
-    if len(params) != len(grads):
-        raise ValueError(f"grads has {len(grads)} layers but params has {len(params)}")
+    check_step(params, grads)  # shapes, None pattern, dtype and finiteness, before any arithmetic
     new = []
-    for l, ((W, b), (dW, db)) in enumerate(zip(params, grads), start=1):
-        if np.shape(dW) != np.shape(W):
-            raise ValueError(f"dW{l} has shape {np.shape(dW)} but W{l} has {np.shape(W)}")
-        if (b is None) != (db is None):
-            raise ValueError(f"db{l} must be None exactly when b{l} is None")
-        if b is not None and np.shape(db) != np.shape(b):
-            raise ValueError(f"db{l} has shape {np.shape(db)} but b{l} has {np.shape(b)}")
+    for (W, b), (dW, db) in zip(params, grads):
         new.append((W - lr * dW, None if b is None else b - lr * db))
     return new
+
+
+def _update(params, grads, lr):
+    # train()'s own step: its grads come from _backward, already checked by
+    # construction, and a diverging run must reach the FloatingPointError.
+    return [(W - lr * dW, None if b is None else b - lr * db) for (W, b), (dW, db) in zip(params, grads)]
 
 
 @dataclass
@@ -85,40 +84,41 @@ def train(
     """
     _, x, y = check_batch(net, params, x, y)
     lr = check_positive(lr, "lr")
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
-        raise ValueError(f"epochs must be a non-negative int, got {epochs!r}")
+    epochs = check_count(epochs, "epochs", 0)
     n = x.shape[0]
     if batch_size is not None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int or None (full batch), got {batch_size!r}")
+        batch_size = check_count(batch_size, "batch_size", 1)
     if tol is not None:
         tol = check_positive(tol, "tol")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = make_rng(seed)
 
     def full_loss(p):
-        zs, as_ = _forward(net, p, x)
+        zs, as_ = _forward(net, p, x, keep_z=False)
         return float(_loss_from(net, zs, as_, y))
 
     params = [(W.copy(), None if b is None else b.copy()) for W, b in params]
     history = [full_loss(params)]
     converged = tol is not None and history[-1] < tol
     epoch = 0
-    while not converged and epoch < epochs:
-        if batch_size is None or batch_size >= n:
-            batches = [slice(None)]
-        else:
-            order = rng.permutation(n) if shuffle else np.arange(n)
-            batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
-        for idx in batches:
-            xb, yb = x[idx], y[idx]
-            zs, as_ = _forward(net, params, xb)
-            grads = _param_grads(params, as_, _backward(net, params, zs, as_, yb))
-            params = sgd_step(params, grads, lr)
-        epoch += 1
-        history.append(full_loss(params))
-        if not np.isfinite(history[-1]):
-            raise FloatingPointError(
-                f"loss became {history[-1]} at epoch {epoch}; lower lr (now {lr})"
-            )
-        converged = tol is not None and history[-1] < tol
+    # A diverging run overflows on its way to inf: report it once, with the fix,
+    # as the FloatingPointError below rather than as numpy RuntimeWarnings.
+    with np.errstate(over="ignore", invalid="ignore"):
+        while not converged and epoch < epochs:
+            if batch_size is None or batch_size >= n:
+                batches = [slice(None)]
+            else:
+                order = rng.permutation(n) if shuffle else np.arange(n)
+                batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
+            for idx in batches:
+                xb, yb = x[idx], y[idx]
+                zs, as_ = _forward(net, params, xb, keep_z=False)
+                grads = _param_grads(params, as_, _backward(net, params, zs, as_, yb))
+                params = _update(params, grads, lr)
+            epoch += 1
+            history.append(full_loss(params))
+            if not np.isfinite(history[-1]):
+                raise FloatingPointError(
+                    f"loss became {history[-1]} at epoch {epoch}; lower lr (now {lr})"
+                )
+            converged = tol is not None and history[-1] < tol
     return TrainResult(params=params, history=history, converged=converged, epochs=epoch)

@@ -30,7 +30,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._spec import Spec, check_all, check_params, check_x, spec_of
+# Seeds are parsed as manual_bp parses them (only the random directions depend on it).
+from manual_bp._validate import make_rng
+
+from ._spec import Spec, _real, check_all, check_params, check_x, spec_of
 from .model import activate, loss_xp
 
 __all__ = [
@@ -284,7 +287,7 @@ def directional_derivatives(net, params, x, y, *, n_directions: int = 8, seed=0,
             "kink's branch at random; use method='central' or complex_step_gradients"
         )
     K = int(n_directions)
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rng = make_rng(seed)
     theta = _flatten(params)
     V = rng.standard_normal((K, theta.size))
     V = (V / np.linalg.norm(V, axis=1, keepdims=True)).astype(dtype)
@@ -317,23 +320,42 @@ def project_gradients(grads, directions) -> np.ndarray:
     ``grads`` is a list of ``(dW (n_in, n_out), db (n_out,) or None)``;
     ``directions`` is what :func:`directional_derivatives` returns.
     """
+    grads, directions = _pairs(grads, "grads"), _pairs(directions, "directions")
     if len(grads) != len(directions):
         raise ValueError(f"grads has {len(grads)} layers but directions has {len(directions)}")
     total = 0.0
     for l, ((dW, db), (VW, Vb)) in enumerate(zip(grads, directions)):
-        dW = np.asarray(dW)
-        if dW.shape != VW.shape[1:]:
-            raise ValueError(f"grads[{l}][0] has shape {dW.shape}, directions need {VW.shape[1:]}")
+        dW, VW = _finite(dW, f"grads[{l}][0]"), _finite(VW, f"directions[{l}][0]")
+        if VW.ndim != 3 or dW.shape != VW.shape[1:]:
+            raise ValueError(f"grads[{l}][0] has shape {dW.shape}, directions[{l}][0] {VW.shape}: "
+                             "need (n_in, n_out) and (K, n_in, n_out)")
         total = total + np.einsum("kij,ij->k", VW, dW)
         if (db is None) != (Vb is None):
             raise ValueError(f"grads[{l}][1] is {'None' if db is None else 'an array'} "
                              f"but the direction's bias is {'None' if Vb is None else 'an array'}")
         if db is not None:
-            db = np.asarray(db)
-            if db.shape != Vb.shape[1:]:
-                raise ValueError(f"grads[{l}][1] has shape {db.shape}, directions need {Vb.shape[1:]}")
+            db, Vb = _finite(db, f"grads[{l}][1]"), _finite(Vb, f"directions[{l}][1]")
+            if Vb.shape != VW.shape[:1] + db.shape or db.ndim != 1:
+                raise ValueError(f"grads[{l}][1] has shape {db.shape}, directions[{l}][1] {Vb.shape}: "
+                                 "need (n_out,) and (K, n_out)")
             total = total + Vb @ db
     return np.asarray(total)
+
+
+def _pairs(tree, what: str) -> list:
+    if isinstance(tree, (str, bytes, np.ndarray)) or not hasattr(tree, "__len__"):
+        raise TypeError(f"{what} must be a list of (W, b) pairs, got {type(tree).__name__}")
+    for l, pair in enumerate(tree):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"{what}[{l}] must be a pair (W-like, b-like or None), got {type(pair).__name__}")
+    return list(tree)
+
+
+def _finite(v, what: str) -> np.ndarray:
+    a = _real(v, what)
+    if a.dtype.kind == "f" and not np.isfinite(a).all():
+        raise ValueError(f"{what} contains NaN or infinite values")
+    return a
 
 
 def kink_distance(net, params, x) -> float:

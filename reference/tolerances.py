@@ -121,6 +121,20 @@ def _leaves(tree, path="") -> list[tuple[str, object]]:
     return [(path or "<root>", tree)]
 
 
+def _real_leaf(v, what: str) -> np.ndarray:
+    """A leaf as a real (int or float) array; bool, complex, object and str are refused.
+
+    (Complex leaves would lose their imaginary part silently in the comparison.)
+    """
+    try:
+        a = np.asarray(v)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{what} must be a numeric array or None: {exc}") from None
+    if a.dtype.kind not in "iuf":
+        raise TypeError(f"{what} must be a real numeric array or None, got dtype {a.dtype}")
+    return a
+
+
 def _leaf_errors(actual, expected):
     """``(path, max|a-b|, scale, problem)`` per leaf; ``problem`` a string if not comparable."""
     la, le = _leaves(actual), _leaves(expected)
@@ -132,7 +146,7 @@ def _leaf_errors(actual, expected):
             if (a is None) != (e is None):
                 return None, f"{path}: one side is None, the other is not"
             continue
-        a, e = np.asarray(a), np.asarray(e)
+        a, e = _real_leaf(a, "actual" + path), _real_leaf(e, "expected" + path)
         if a.shape != e.shape:
             return None, f"{path}: shapes differ, {a.shape} vs {e.shape}"
         if a.size == 0:

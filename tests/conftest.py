@@ -8,21 +8,53 @@
 
 Expensive properties scale their example count from the profile with
 :func:`examples`, so every profile keeps its relative budget.
+
+Environment variables (see the README's Performance section for campaigns):
+
+- ``DELTACHECK_MAX_EXAMPLES``: override the profile's ``max_examples`` (a
+  time-boxed campaign, a throughput measurement).
+- ``DELTACHECK_DB``: the example database directory, default
+  ``<repo>/.hypothesis/examples``.  An absolute path, so every pytest-xdist
+  worker (and any working directory) reads and writes the same database.
+- ``DELTACHECK_DB_SHARED``: further database directories, separated by
+  ``os.pathsep`` (e.g. other machines' databases synced here), replayed
+  read-only: their failures are tried first, nothing is written to them.
+
+Under pytest-xdist the coverage summary is merged from all workers.
 """
 from __future__ import annotations
 
 import os
 from collections import defaultdict
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase, MultiplexedDatabase, ReadOnlyDatabase
+
+
+def _database():
+    own = DirectoryBasedExampleDatabase(
+        os.environ.get("DELTACHECK_DB") or Path(__file__).resolve().parents[1] / ".hypothesis" / "examples"
+    )
+    shared = [ReadOnlyDatabase(DirectoryBasedExampleDatabase(d))
+              for d in os.environ.get("DELTACHECK_DB_SHARED", "").split(os.pathsep) if d]
+    return MultiplexedDatabase(own, *shared) if shared else own
+
+
+def _max_examples(default: int) -> int:
+    return int(os.environ.get("DELTACHECK_MAX_EXAMPLES") or default)
+
 
 _COMMON = dict(
     deadline=None,  # the first call for a new shape pays JAX dispatch/compile costs
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-settings.register_profile("dev", max_examples=100, **_COMMON)
-settings.register_profile("ci", max_examples=1500, derandomize=True, print_blob=True, **_COMMON)
-settings.register_profile("thorough", max_examples=100_000, print_blob=True, **_COMMON)
+# ci is derandomised, which implies no database.
+settings.register_profile("dev", max_examples=_max_examples(100), database=_database(), **_COMMON)
+settings.register_profile("ci", max_examples=_max_examples(1500), derandomize=True, print_blob=True, **_COMMON)
+settings.register_profile("thorough", max_examples=_max_examples(100_000), print_blob=True,
+                          database=_database(), **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
@@ -33,6 +65,26 @@ def examples(fraction: float, *, minimum: int = 10) -> int:
 
 #: Distinct architectures each oracle has cross-checked this session, by oracle.
 CHECKED: dict[str, set] = defaultdict(set)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    # pytest-benchmark, where installed, warns while pytest configures that xdist
+    # disables it; warnings are errors here and the suite has no such benchmarks.
+    config.addinivalue_line("filterwarnings", "ignore:Benchmarks are automatically disabled")
+
+
+def pytest_sessionfinish(session):
+    # On a pytest-xdist worker: hand this worker's coverage to the controller.
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["deltacheck_checked"] = {k: sorted(v) for k, v in CHECKED.items()}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    # On the pytest-xdist controller: merge each finished worker's coverage.
+    for oracle, archs in getattr(node, "workeroutput", {}).get("deltacheck_checked", {}).items():
+        CHECKED[oracle].update(archs)
 
 
 def pytest_terminal_summary(terminalreporter):

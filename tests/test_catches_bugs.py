@@ -51,6 +51,20 @@ def _make_backward(weights_of, skip_derivative=False):
     return _backward
 
 
+def _backward_skipping_a_layer(net, params, zs, as_, y):
+    # δ_l from δ_{l+2} @ W_{l+1}.T: the middle layer (its W_{l+2} and f'_{l+1}) is left out.
+    delta = net.batch_scale(y.shape[0]) * net.loss_fn.output_delta(zs[-1], as_[-1], y, net.activations[-1])
+    out = [delta]
+    for l in range(net.n_layers - 1, 0, -1):
+        upstream = out[-2] if len(out) >= 2 else out[-1]
+        out.append(net.activations[l - 1].vjp(upstream @ params[l][0].T, zs[l - 1], as_[l]))
+    return out[::-1]
+
+
+def _scale_always_mean(self, n_batch):
+    return (0.5 if self.half else 1.0) / n_batch
+
+
 def _scale_ignoring(attr):
     def batch_scale(self, n_batch):
         half = 0.5 if (self.half and attr != "half") else 1.0
@@ -74,14 +88,16 @@ MUTANTS = [
      [(backprop, "_backward", _make_backward(lambda p, l: p[l][0].T, skip_derivative=True))], dict(min_depth=2)),
     ("σ'(a) used where σ'(z) is meant",
      [(acts.Sigmoid, "derivative", lambda self, z, a: _sigmoid(a) * (1 - _sigmoid(a)))], {}),
+    # A derivative written in z must also declare needs_z, or the gradient path
+    # (which overwrites z with a where only a is needed) would not keep z for it.
     ("tanh'(z) written 1 − z² instead of 1 − a²",
-     [(acts.Tanh, "derivative", lambda self, z, a: 1 - z * z)], {}),
+     [(acts.Tanh, "derivative", lambda self, z, a: 1 - z * z), (acts.Tanh, "needs_z", True)], {}),
     ("ReLU' taken from a ≥ 0 (1 at dead units)",
-     [(acts.ReLU, "derivative", lambda self, z, a: (a >= 0).astype(z.dtype))], {}),
+     [(acts.ReLU, "derivative", lambda self, z, a: (a >= 0).astype(a.dtype))], {}),
     ("leaky ReLU' missing its slope on the negative side",
-     [(acts.LeakyReLU, "derivative", lambda self, z, a: (z > 0).astype(z.dtype))], {}),
+     [(acts.LeakyReLU, "derivative", lambda self, z, a: (a > 0).astype(a.dtype))], {}),
     ("softmax Jacobian: diagonal only, a(1 − a)",
-     [(acts.Softmax, "vjp", lambda self, g, z, a: g * a * (1 - a))], dict(losses=("squared_error",))),
+     [(acts.Softmax, "vjp", lambda self, g, z, a, out=None: g * a * (1 - a))], dict(losses=("squared_error",))),
     ("½ of squared error dropped",
      [(network.Network, "batch_scale", _scale_ignoring("half"))], dict(losses=("squared_error",))),
     ("1/N of the mean dropped (sum where mean belongs)",
@@ -92,6 +108,13 @@ MUTANTS = [
      [(backprop, "_param_grads", _param_grads_bias_averaged)], dict(bias=True, min_batch=2)),
     ("squared-error derivative sign flipped",
      [(bp.SquaredError, "grad_a", lambda self, a, y: 2.0 * (y - a))], dict(losses=("squared_error",))),
+    ("δ recursion skips a layer (δ_l from δ_{l+2})",
+     [(backprop, "_backward", _backward_skipping_a_layer)], dict(min_width=3, max_width=3, min_depth=3)),
+    ("1/N where a sum belongs (mean under reduction='sum')",
+     [(network.Network, "batch_scale", _scale_always_mean)], dict(reductions=("sum",), min_batch=2)),
+    ("output δ = 2(a − y) for squared error, f'(z) of the output dropped",
+     [(bp.SquaredError, "output_delta", lambda self, z, a, y, act, *args, **kwargs: 2.0 * (a - y))],
+     dict(losses=("squared_error",))),
 ]
 
 
@@ -109,6 +132,25 @@ def test_checker_finds_the_mutant(monkeypatch, name, patches, kwargs):
         monkeypatch.setattr(obj, attr, value)
     p = find(dst.problems(kink_margin=KINK_MARGIN, **kwargs), _disagrees, settings=_FIND)
     assert p is not None
+
+
+@pytest.mark.parametrize("name, patches, kwargs", MUTANTS, ids=[m[0] for m in MUTANTS])
+def test_numpy_only_gate_finds_the_mutant_too(monkeypatch, name, patches, kwargs):
+    # The mutation gate runs without JAX (tests/test_mutation_gate.py): its
+    # complex-step oracles must catch every classic mistake as well.
+    from test_mutation_gate import check_numpy_oracles
+
+    def fails(p):
+        try:
+            check_numpy_oracles(p)
+        except AssertionError:
+            return True
+        return False
+
+    for obj, attr, value in patches:
+        monkeypatch.setattr(obj, attr, value)
+    small = {"max_depth": max(3, kwargs.get("min_depth", 1)), "max_batch": 4, **kwargs}
+    assert find(dst.problems(**small), fails, settings=_FIND) is not None
 
 
 def test_unmutated_code_passes_the_same_search():

@@ -1,0 +1,444 @@
+#!/usr/bin/env python3
+"""Benchmark manual_bp.gradients against jax.jit(jax.grad) and the BLAS floor.
+
+    python scripts/bench.py [--json] [--quick] [--sizes tiny-b8,medium] [--dtypes float64]
+                            [--budget SECONDS] [--no-torch]
+
+For each size and dtype, three (four with torch installed) gradient
+computations of the same network on the same arrays are timed, interleaved
+round by round so that a disturbance hits them all alike:
+
+- ``manual``: ``manual_bp.gradients(net, params, x, y)``, validation included;
+- ``jax``: ``jax.jit(jax.grad(L))`` of the reference model
+  (``reference.model.loss_xp`` over ``jax.numpy``, under
+  ``jax.enable_x64(dtype == float64)``), inputs already on the device, each
+  call ended by ``block_until_ready``; compilation is excluded from the
+  median and reported separately (first call minus the median);
+- ``floor``: only the matrix products backprop cannot avoid, on the same
+  arrays: ``a_{l-1} @ W_l`` and ``a_{l-1}.T @ δ_l`` for every layer and
+  ``δ_l @ W_l.T`` for every layer but the first;
+- ``torch`` (only when PyTorch is importable): ``torch.autograd.grad`` of the
+  same network, as an extra column.  Timed after the others rather than
+  interleaved with them: its OpenMP threads keep spinning after each call
+  and would slow whichever library ran next on a 2-core machine.
+
+Each sample is one untimed call (so a library's thread pool is awake) then
+``number`` back-to-back timed calls (enough for a few milliseconds, 20 ms in
+a full run), divided by ``number``; the table shows the median over the
+samples and the spread as the interquartile range relative to the median.
+
+Memory: the peak of ``tracemalloc`` during ``gradients`` beyond its inputs
+and outputs, against the lower bound of one activation and one delta
+(``n_batch × n_l`` each) per layer.  Because the outputs only come into
+existence after the backward pass, "beyond the outputs" is the larger of
+(peak of ``gradients``) − (its outputs) and the peak of ``deltas`` (the same
+forward and backward passes, whose returned deltas are extra for
+``gradients``).
+
+``--quick`` runs the tiny sizes only with a small budget (what the test suite
+uses); ``--json`` prints a list of rows, one per size and dtype.
+"""
+from __future__ import annotations
+
+import gc
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from datetime import date
+from pathlib import Path
+from typing import NamedTuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from _common import ArgParser  # noqa: E402
+
+
+class Case(NamedTuple):
+    sizes: tuple
+    batch: int
+    activations: tuple
+    loss: str
+    reduction: str = "sum"
+    half: bool = False
+
+    def describe(self) -> str:
+        return f"{'-'.join(map(str, self.sizes))} {','.join(self.activations)} {self.loss} b{self.batch}"
+
+
+#: Document 000's classifier at batch 1 and 8; an MNIST-shaped sigmoid net
+#: (the documents' activation and the costliest elementwise work); a wide
+#: tanh regressor.
+CASES = {
+    "tiny-b1": Case((4, 3, 3), 1, ("sigmoid", "softmax"), "cross_entropy"),
+    "tiny-b8": Case((4, 3, 3), 8, ("sigmoid", "softmax"), "cross_entropy"),
+    "small": Case((32, 64, 64, 10), 64, ("relu", "tanh", "softmax"), "cross_entropy"),
+    "medium": Case((784, 512, 512, 10), 256, ("sigmoid", "sigmoid", "softmax"), "cross_entropy"),
+    "large": Case((1024, 2048, 2048, 2048, 1024), 1024, ("tanh", "tanh", "tanh", "identity"),
+                  "squared_error", reduction="mean", half=True),
+}
+QUICK_SIZES = ("tiny-b1", "tiny-b8")
+DTYPES = ("float64", "float32")
+
+
+# ---------------------------------------------------------------------------
+# The problems and the functions timed on them
+# ---------------------------------------------------------------------------
+
+def make_problem(case: Case, dtype, seed: int = 0):
+    """``(net, params, x, y_manual, y_rows)``: class labels for manual_bp, one-hot rows for JAX."""
+    import numpy as np
+
+    import manual_bp as bp
+
+    net = bp.Network(case.sizes, case.activations, case.loss, reduction=case.reduction, half=case.half)
+    params = bp.init_params(net, seed=seed, dtype=dtype)
+    rng = np.random.default_rng(seed + 1)
+    x = rng.normal(size=(case.batch, case.sizes[0])).astype(dtype)
+    n_out = case.sizes[-1]
+    if case.loss == "cross_entropy":
+        y = rng.integers(0, n_out, case.batch)
+        rows = np.eye(n_out, dtype=dtype)[y]
+    else:
+        y = rows = rng.normal(size=(case.batch, n_out)).astype(dtype)
+    return net, params, x, y, rows
+
+
+def floor_fn(net, params, x, y):
+    """Only the matrix products of backprop, on arrays of the real shapes and values."""
+    import manual_bp as bp
+
+    _, as_ = bp.forward(net, params, x)
+    ds = bp.deltas(net, params, x, y)
+    Ws = [W for W, _ in params]
+    inputs = as_[:-1]
+
+    def floor():
+        for a, W in zip(inputs, Ws):
+            a @ W                       # forward: z_l
+        for a, d in zip(inputs, ds):
+            a.T @ d                     # dW_l
+        for d, W in zip(ds[1:], Ws[1:]):
+            d @ W.T                     # δ_{l-1} before f'
+
+    return floor
+
+
+def jax_fn(net, params, x, rows, dtype):
+    """``(call, first_call_seconds)`` for jit(grad) of the reference model; call inside x64 scope."""
+    import jax
+    import jax.numpy as jnp
+
+    from reference._spec import spec_of
+    from reference.model import loss_xp
+
+    spec = spec_of(net)
+    grad = jax.jit(jax.grad(lambda p, xx, yy: loss_xp(jnp, spec, p, xx, yy)))
+    jp, jx, jy = jax.device_put((params, x, rows))
+    t0 = time.perf_counter()
+    out = jax.block_until_ready(grad(jp, jx, jy))
+    first = time.perf_counter() - t0
+    assert out[0][0].dtype == dtype, (out[0][0].dtype, dtype)
+
+    def call():
+        jax.block_until_ready(grad(jp, jx, jy))
+
+    return call, first
+
+
+def torch_fn(net, params, x, rows):
+    """``torch.autograd.grad`` of the same network, or None when torch is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    import torch.nn.functional as F
+
+    tp = [(torch.from_numpy(W).requires_grad_(), None if b is None else torch.from_numpy(b).requires_grad_())
+          for W, b in params]
+    leaves = [t for pair in tp for t in pair if t is not None]
+    tx, ty = torch.from_numpy(x), torch.from_numpy(rows)
+    fs = {"identity": lambda z: z, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
+          "softmax": lambda z: torch.softmax(z, dim=1)}
+    scale = (0.5 if net.half else 1.0) / (x.shape[0] if net.reduction == "mean" else 1)
+    last = net.n_layers - 1
+
+    def call():
+        a = tx
+        for l, ((W, b), act) in enumerate(zip(tp, net.activations)):
+            z = a @ W if b is None else torch.addmm(b, a, W)
+            if l < last or net.loss == "squared_error":
+                a = fs[act.name](z)
+        if net.loss == "squared_error":
+            total = ((a - ty) ** 2).sum()
+        elif net.loss == "cross_entropy":
+            total = F.cross_entropy(z, ty, reduction="sum")
+        else:
+            total = F.binary_cross_entropy_with_logits(z, ty, reduction="sum")
+        torch.autograd.grad(scale * total, leaves)
+
+    return call
+
+
+# ---------------------------------------------------------------------------
+# Timing and memory
+# ---------------------------------------------------------------------------
+
+def _calls_per_sample(fn, min_sample_s: float) -> tuple[int, float]:
+    """``(number, seconds)``: back-to-back calls so one sample lasts at least ``min_sample_s``."""
+    number = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        dt = time.perf_counter() - t0
+        if dt >= min_sample_s or number >= 1 << 20:
+            return number, dt
+        number = max(number * 2, int(number * 1.2 * min_sample_s / max(dt, 1e-9)))
+
+
+def time_interleaved(fns: dict, *, budget_s: float, min_repeats: int, max_repeats: int,
+                     min_sample_s: float) -> dict:
+    """Per function: ``{"samples": [seconds per call, ...], "number": calls per sample}``.
+
+    Warm-up and calibration first; then rounds in which every function takes
+    one sample, the order rotating each round.  Rounds continue until the
+    budget is spent (at least ``min_repeats``, at most ``max_repeats``).
+    """
+    names = list(fns)
+    numbers = {}
+    t_round = 0.0
+    for name in names:  # warm-up doubles as calibration
+        fns[name]()
+        numbers[name], t_sample = _calls_per_sample(fns[name], min_sample_s)
+        t_round += t_sample
+    repeats = int(min(max_repeats, max(min_repeats, budget_s / max(t_round, 1e-9))))
+    samples = {name: [] for name in names}
+    gc.collect()
+    gc_was = gc.isenabled()
+    gc.disable()
+    try:
+        for r in range(repeats):
+            for name in names[r % len(names):] + names[: r % len(names)]:
+                fn, number = fns[name], numbers[name]
+                fn()
+                t0 = time.perf_counter()
+                for _ in range(number):
+                    fn()
+                samples[name].append((time.perf_counter() - t0) / number)
+    finally:
+        if gc_was:
+            gc.enable()
+    return {name: {"samples": samples[name], "number": numbers[name]} for name in names}
+
+
+def summary(samples) -> dict:
+    q1, median, q3 = statistics.quantiles(samples, n=4, method="inclusive")
+    return {"median": statistics.median(samples), "q1": q1, "q3": q3, "min": min(samples)}
+
+
+def peak_extra_memory(net, params, x, y) -> int:
+    """Bytes ``gradients`` allocates beyond its inputs and outputs at its peak (see module doc)."""
+    import manual_bp as bp
+
+    def peak_of(fn):
+        gc.collect()
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            out = fn()
+            peak = tracemalloc.get_traced_memory()[1] - base
+        finally:
+            tracemalloc.stop()
+        return peak, out
+
+    peak_g, grads = peak_of(lambda: bp.gradients(net, params, x, y))
+    out_bytes = sum(a.nbytes for pair in grads for a in pair if a is not None)
+    del grads
+    peak_d, _ = peak_of(lambda: bp.deltas(net, params, x, y))
+    return max(peak_g - out_bytes, peak_d)
+
+
+def memory_lower_bound(case: Case, itemsize: int) -> int:
+    """One activation and one delta, ``n_batch × n_l``, per layer."""
+    return 2 * case.batch * sum(case.sizes[1:]) * itemsize
+
+
+# ---------------------------------------------------------------------------
+# One row
+# ---------------------------------------------------------------------------
+
+def bench_case(size: str, dtype_name: str, *, quick: bool, budget_s: float, use_torch: bool) -> dict:
+    import jax
+    import numpy as np
+
+    case = CASES[size]
+    dtype = np.dtype(dtype_name)
+    net, params, x, y, rows = make_problem(case, dtype)
+    import manual_bp as bp
+
+    with jax.enable_x64(dtype == np.float64):
+        jax_call, jax_first = jax_fn(net, params, x, rows, dtype)
+        fns = {
+            "manual": lambda: bp.gradients(net, params, x, y),
+            "floor": floor_fn(net, params, x, y),
+            "jax": jax_call,
+        }
+        how = dict(budget_s=budget_s, min_repeats=5 if quick else 9, max_repeats=31 if quick else 301,
+                   min_sample_s=0.002 if quick else 0.02)
+        timings = time_interleaved(fns, **how)
+    torch_call = torch_fn(net, params, x, rows) if use_torch else None
+    if torch_call is not None:
+        timings.update(time_interleaved({"torch": torch_call}, **how))
+    stats = {name: summary(t["samples"]) for name, t in timings.items()}
+    floor = stats["floor"]["median"]
+    row = {
+        "size": size,
+        "dtype": dtype_name,
+        "network": case.describe(),
+        "manual_s": stats["manual"]["median"],
+        "jax_s": stats["jax"]["median"],
+        "floor_s": floor,
+        "torch_s": stats["torch"]["median"] if "torch" in stats else None,
+        "jax_compile_s": max(0.0, jax_first - stats["jax"]["median"]),
+        "manual_over_floor": stats["manual"]["median"] / floor,
+        "jax_over_floor": stats["jax"]["median"] / floor,
+        "manual_over_jax": stats["manual"]["median"] / stats["jax"]["median"],
+        "torch_over_floor": stats["torch"]["median"] / floor if "torch" in stats else None,
+        # Interquartile range relative to the median, and the raw quartiles.
+        "spread": {name: (s["q3"] - s["q1"]) / s["median"] for name, s in stats.items()},
+        "quartiles_s": {name: [s["q1"], s["q3"]] for name, s in stats.items()},
+        "repeats": len(timings["manual"]["samples"]),
+        "calls_per_sample": {name: t["number"] for name, t in timings.items()},
+    }
+    extra = peak_extra_memory(net, params, x, y)
+    bound = memory_lower_bound(case, dtype.itemsize)
+    row.update(mem_extra_bytes=extra, mem_bound_bytes=bound, mem_ratio=extra / bound)
+    return row
+
+
+# ---------------------------------------------------------------------------
+# Environment and output
+# ---------------------------------------------------------------------------
+
+def environment() -> dict:
+    import jax
+    import jaxlib
+    import numpy as np
+
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    cpu = platform.processor() or "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    try:
+        torch_version = __import__("torch").__version__
+    except ImportError:
+        torch_version = None
+    try:  # other work on the machine shows up here: rerun when it is not near 0
+        with open("/proc/loadavg") as f:
+            load = float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        load = None
+    return {
+        "date": date.today().isoformat(),
+        "cpu": cpu,
+        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "blas": f"{blas.get('name')} {blas.get('version')}",
+        "jax": jax.__version__,
+        "jaxlib": jaxlib.__version__,
+        "torch": torch_version,
+        "load_average": load,
+    }
+
+
+def _fmt_time(s) -> str:
+    if s is None:
+        return "-"
+    if s < 1e-3:
+        return f"{s * 1e6:.1f} µs"
+    if s < 1:
+        return f"{s * 1e3:.2f} ms"
+    return f"{s:.3f} s"
+
+
+def table(rows, env) -> str:
+    has_torch = any(r["torch_s"] is not None for r in rows)
+    lines = [
+        f"date {env['date']}; {env['nproc']} × {env['cpu']}; Python {env['python']}; "
+        f"numpy {env['numpy']} ({env['blas']}); jax {env['jax']} (jaxlib {env['jaxlib']})"
+        + (f"; torch {env['torch']}" if env["torch"] else "")
+        + (f"; load average {env['load_average']:.2f} at start" if env["load_average"] is not None else ""),
+        "",
+    ]
+    head = ["size", "dtype", "manual", "floor", "jax", "manual/floor", "jax/floor", "manual/jax",
+            "jax compile", "spread m/f/j", "memory"]
+    if has_torch:
+        head[5:5] = ["torch", "torch/floor"]
+    out = []
+    for r in rows:
+        spread = "/".join(f"{100 * r['spread'][k]:.0f}%" for k in ("manual", "floor", "jax"))
+        cells = [r["size"], r["dtype"], _fmt_time(r["manual_s"]), _fmt_time(r["floor_s"]), _fmt_time(r["jax_s"]),
+                 f"{r['manual_over_floor']:.2f}", f"{r['jax_over_floor']:.2f}", f"{r['manual_over_jax']:.2f}",
+                 _fmt_time(r["jax_compile_s"]), spread, f"{r['mem_ratio']:.2f}"]
+        if has_torch:
+            cells[5:5] = [_fmt_time(r["torch_s"]),
+                          "-" if r["torch_over_floor"] is None else f"{r['torch_over_floor']:.2f}"]
+        out.append(cells)
+    widths = [max(len(str(c)) for c in col) for col in zip(head, *out)]
+    fmt = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
+    lines += [fmt(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    lines += [fmt(cells) for cells in out]
+    lines += ["", "networks: " + "; ".join(f"{k} {c.describe()}" for k, c in CASES.items()
+                                         if k in {r['size'] for r in rows})]
+    lines.append("times are medians; spread is the interquartile range over the median (manual/floor/jax); "
+                 "memory is gradients' peak extra bytes over one activation and one delta per layer")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = ArgParser(prog="bench.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes only, small budget (for CI)")
+    parser.add_argument("--sizes", help=f"comma-separated subset of {','.join(CASES)}")
+    parser.add_argument("--dtypes", default=",".join(DTYPES), help="comma-separated float64,float32")
+    parser.add_argument("--budget", type=float, help="seconds of timing per size and dtype "
+                        "(default 0.5 with --quick, else 8)")
+    parser.add_argument("--no-torch", action="store_true", help="skip the torch column even if installed")
+    args = parser.parse_args(argv)
+    sizes = args.sizes.split(",") if args.sizes else list(QUICK_SIZES if args.quick else CASES)
+    dtypes = args.dtypes.split(",")
+    for s in sizes:
+        if s not in CASES:
+            parser.error(f"unknown size {s!r}; choose from {','.join(CASES)}")
+    for d in dtypes:
+        if d not in DTYPES:
+            parser.error(f"unknown dtype {d!r}; choose from {','.join(DTYPES)}")
+    budget = args.budget if args.budget is not None else (0.5 if args.quick else 8.0)
+    if budget <= 0:
+        parser.error("--budget must be positive")
+
+    env = environment()
+    rows = []
+    for size in sizes:
+        for dtype in dtypes:
+            row = bench_case(size, dtype, quick=args.quick, budget_s=budget, use_torch=not args.no_torch)
+            row["env"] = env
+            rows.append(row)
+            if not args.json:
+                print(f"  {size} {dtype}: manual/floor {row['manual_over_floor']:.2f}, "
+                      f"manual/jax {row['manual_over_jax']:.2f}", file=sys.stderr, flush=True)
+    print(json.dumps(rows, indent=1) if args.json else table(rows, env))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
