@@ -38,7 +38,7 @@ MUTANTS = ROOT / "mutants"
 #: ``module.x_function``), first match wins.  The first group is the gate's target.
 GROUPS = [
     ("derivative & update", r"activations\.xǁ\w+ǁ(derivative|vjp)$|losses\.xǁ\w+ǁ(grad_a|output_delta)$"
-                            r"|backprop\.x__(backward|param_grads)$|training\.x_sgd_step$"
+                            r"|backprop\.x__(backward|param_grads)$|training\.x_(sgd_step|_update)$"
                             r"|network\.xǁNetworkǁ(batch_scale|scale)$"
                             r"|perceptron\.x_(perceptron_gradient|train_perceptron|_misclassified)$"),
     ("forward & loss values", r"activations\.xǁ\w+ǁ(value|log_value)$|losses\.xǁ\w+ǁvalue$"

@@ -242,8 +242,14 @@ def test_the_seeds_are_actually_used():
 # --- a diverging run ------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_diverging_training_is_reported_without_a_warning(dtype):
-    net = bp.Network((2, 3, 1), ("identity", "identity"), "squared_error")
-    x, y = np.random.default_rng(0).normal(size=(8, 2)), np.full((8, 1), 100.0)
-    with pytest.raises(FloatingPointError, match="lower lr"):
-        bp.train(net, bp.init_params(net, 0, dtype=dtype), x, y, lr=10.0, epochs=500)
+@pytest.mark.parametrize("batch_size", [None, 1])
+@pytest.mark.parametrize("acts, loss, lr", [(("identity", "identity"), "squared_error", 10.0),
+                                            (("identity", "softmax"), "cross_entropy", 1e6)],
+                         ids=["identity-squared_error", "softmax-cross_entropy"])
+def test_diverging_training_is_reported_without_a_warning(dtype, batch_size, acts, loss, lr):
+    # Full batches overflow; single samples also meet inf − inf (invalid) mid-epoch.
+    net = bp.Network((2, 3, 2), acts, loss)
+    x = np.random.default_rng(0).normal(size=(8, 2))
+    y = np.tile([0, 1], 4) if loss == "cross_entropy" else np.full((8, 2), 100.0)
+    with pytest.raises(FloatingPointError, match=r"^loss became (nan|inf) at epoch \d+; lower lr"):
+        bp.train(net, bp.init_params(net, 0, dtype=dtype), x, y, lr=lr, epochs=500, batch_size=batch_size)
