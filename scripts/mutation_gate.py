@@ -1,7 +1,7 @@
 """The mutation gate: mutmut over manual_bp, scored, survivors explained.
 
     pip install -e ".[test,mutation]"
-    python scripts/mutation_gate.py              # fresh run, ~10 min on 2 cores
+    python scripts/mutation_gate.py              # fresh run, ~6 min on 2 cores
     python scripts/mutation_gate.py --resume     # re-use mutants/ (only changed code re-runs)
     python scripts/mutation_gate.py --report     # summarise the last run, run nothing
     python scripts/mutation_gate.py --only 'manual_bp.backprop.*'   # some mutants again
@@ -9,14 +9,16 @@
 mutmut's configuration is ``[tool.mutmut]`` in pyproject.toml: it mutates
 ``manual_bp`` (in a copy under ``mutants/``) and runs the NumPy-only test
 selection there (tests/test_mutation_gate.py, test_manual_properties.py,
-test_bad_input.py) under the ``dev`` Hypothesis profile with a fixed seed.
+test_bad_input.py, the NumPy tests of test_extremes.py) under the ``dev``
+Hypothesis profile with a fixed seed.
 This script sets the environment that selection expects
 (``DELTACHECK_MUTATION_GATE=1``; ``JAX_PLATFORMS`` pointing nowhere, so any
 JAX computation fails loudly instead of forking XLA), runs mutmut, and
 prints the score of each group of functions.  It exits 1 if a mutant of the
-derivative and update code survives without being listed in
-:data:`EQUIVALENT` (each entry says why no test can kill it), 2 if mutmut
-could not run.  docs/mutation.md records the last measured score.
+derivative and update code survives without matching a rule of
+:data:`EQUIVALENT` (each says why no test can kill such a mutant), 2 if mutmut
+could not run or its kills cannot be trusted (see :func:`unselectable_tests`).
+docs/mutation.md records the last measured score.
 """
 from __future__ import annotations
 
