@@ -66,6 +66,16 @@ def _positive(text: str) -> int:
     return n
 
 
+def _non_negative(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {n}")
+    return n
+
+
 def _parse(argv):
     p = ArgParser(prog=PROG, description=__doc__.split("\n\n")[0],
                   epilog="\n\n".join(__doc__.split("\n\n")[1:]), formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -81,7 +91,7 @@ def _parse(argv):
     net.add_argument("--init", choices=("xavier", "doc001"), help="parameter initialisation (default xavier)")
     net.add_argument("--entries", action="store_true", help="also print every gradient entry from every source")
     p.add_argument("--batch", type=_positive, default=5, help="samples in the batch (default 5)")
-    p.add_argument("--seed", type=int, default=0, help="seed for parameters, data and directions (default 0)")
+    p.add_argument("--seed", type=_non_negative, default=0, help="seed for parameters, data and directions (default 0)")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--numerical", choices=("auto", "per_parameter", "directional", "none"), default="auto",
                    help="numerical oracles: per parameter, along random directions, or auto (directions above "
@@ -488,6 +498,15 @@ def _run_sweep(args) -> int:
 
 
 def main(argv=None) -> int:
+    try:
+        return _main(argv)
+    except MemoryError:
+        # A network too big for this machine: say so in one line, as bad usage.
+        print(f"{PROG}: error: out of memory for this network; choose smaller --sizes or --batch", file=sys.stderr)
+        return 2
+
+
+def _main(argv) -> int:
     args = _parse(argv)
     if args.plot:
         require_matplotlib(PROG)
