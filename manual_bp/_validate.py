@@ -33,10 +33,14 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 ROW_SUM_TOL = {np.dtype(np.float64): 1e-6, np.dtype(np.float32): 1e-4}
 
 
-def check_net(net) -> Network:
-    from .network import Network
+_Network = None  # manual_bp.Network, bound on first use: network imports this module
 
-    if not isinstance(net, Network):
+
+def check_net(net) -> Network:
+    global _Network
+    if _Network is None:
+        from .network import Network as _Network
+    if not isinstance(net, _Network):
         raise TypeError(f"net must be a manual_bp.Network, got {type(net).__name__}")
     return net
 
@@ -68,6 +72,11 @@ def to_float(value, dtype, name: str) -> np.ndarray:
     """
     arr = _as_real_array(value, name)
     _check_finite(arr, name)
+    return _cast(arr, dtype, name)
+
+
+def _cast(arr: np.ndarray, dtype, name: str) -> np.ndarray:
+    """A finite real array as ``dtype``, refusing values beyond its range."""
     if arr.dtype != dtype and arr.size:
         limit = np.finfo(dtype).max
         if (arr > limit).any() or (arr < -limit).any():
@@ -75,17 +84,50 @@ def to_float(value, dtype, name: str) -> np.ndarray:
     return arr.astype(dtype, copy=False)
 
 
-def _check_float_leaf(v, name: str, dtype=None) -> np.dtype:
-    """``v`` must be a float32/float64 numpy array (of ``dtype`` if given), finite."""
+def _leaf_name(l: int, j: int, prefix: str = "params") -> str:
+    """``params[0][1] (b1)``: built only for an error message (formatting costs time)."""
+    symbol = ("W", "b") if prefix == "params" else ("dW", "db")
+    return f"{prefix}[{l}][{j}] ({symbol[j]}{l + 1})"
+
+
+def _check_float_leaf(v, l: int, j: int, dtype=None, prefix: str = "params") -> np.dtype:
+    """Leaf ``prefix[l][j]`` must be a float32/float64 numpy array (of ``dtype`` if given).
+
+    Finiteness is checked for all leaves at once by :func:`_check_finite_leaves`.
+    """
     if not isinstance(v, np.ndarray) or isinstance(v, np.matrix) or v.dtype not in _FLOATS:
         raise TypeError(
-            f"{name} must be a float32 or float64 numpy array, got "
+            f"{_leaf_name(l, j, prefix)} must be a float32 or float64 numpy array, got "
             f"{getattr(v, 'dtype', type(v).__name__)}; use init_params or np.asarray(..., float)"
         )
     if dtype is not None and v.dtype != dtype:
-        raise TypeError(f"{name} is {v.dtype} but params[0][0] (W1) is {dtype}; use one dtype for all params")
-    _check_finite(v, name)
+        raise TypeError(f"{_leaf_name(l, j, prefix)} is {v.dtype} but params[0][0] (W1) is {dtype}; "
+                        "use one dtype for all params")
     return v.dtype
+
+
+#: Up to this many elements in all, arrays are checked for finiteness in one
+#: concatenated pass: below ~64K elements the copy costs less than a numpy
+#: call (~1 µs) per array (measured: 4 µs instead of 9 µs for the 32-64-64-10 net).
+_CONCAT_FINITE_MAX = 1 << 16
+
+
+def _check_finite_leaves(pairs, prefix: str = "params", x: np.ndarray | None = None) -> None:
+    """Every array of a list of ``(W, b)`` pairs (``b`` may be None), and ``x`` if
+    given, is free of NaN and ±inf; the error names the first that is not."""
+    arrays = [v for pair in pairs for v in pair if v is not None]
+    if x is not None:
+        arrays.append(x)
+    if sum(v.size for v in arrays) <= _CONCAT_FINITE_MAX:
+        if np.isfinite(np.concatenate(arrays, axis=None)).all():
+            return
+    for l, pair in enumerate(pairs):  # find the culprit (or check big arrays one by one)
+        for j, v in enumerate(pair):
+            if v is not None and not np.isfinite(v).all():
+                raise ValueError(f"{_leaf_name(l, j, prefix)} contains NaN or infinite values; "
+                                 "pass finite numbers")
+    if x is not None:
+        _check_finite(x, "x")
 
 
 def _check_pairs(pairs, name: str) -> None:
@@ -96,28 +138,33 @@ def _check_pairs(pairs, name: str) -> None:
             raise TypeError(f"{name}[{l}] must be a (W, b) pair, got {type(pair).__name__}")
 
 
-def check_params(net: Network, params) -> np.dtype:
-    """Validate ``params`` against ``net``; return their common float dtype."""
+def check_params(net: Network, params, x: np.ndarray | None = None) -> np.dtype:
+    """Validate ``params`` against ``net``; return their common float dtype.
+
+    ``x``, a real array, is checked for finiteness in the same pass (cheaper
+    than a pass of its own on small nets).
+    """
     _check_pairs(params, "params")
     if len(params) != net.n_layers:
         raise ValueError(
             f"params has {len(params)} layers but net has {net.n_layers} (sizes {net.sizes})"
         )
     dtype = None
-    for l, ((W, b), (w_shape, b_shape)) in enumerate(zip(params, net.shapes())):
-        w_name, b_name = f"params[{l}][0] (W{l + 1})", f"params[{l}][1] (b{l + 1})"
-        dtype = _check_float_leaf(W, w_name, dtype)
+    for l, ((W, b), (w_shape, b_shape)) in enumerate(zip(params, net._shapes)):
+        dtype = _check_float_leaf(W, l, 0, dtype)
         if W.shape != w_shape:
-            raise ValueError(f"{w_name} has shape {W.shape}, expected {w_shape} (n_in, n_out)")
+            raise ValueError(f"{_leaf_name(l, 0)} has shape {W.shape}, expected {w_shape} (n_in, n_out)")
         if b_shape is None:
             if b is not None:
-                raise ValueError(f"{b_name} must be None: net.bias[{l}] is False")
+                raise ValueError(f"{_leaf_name(l, 1)} must be None: net.bias[{l}] is False")
             continue
         if b is None:
-            raise ValueError(f"{b_name} is None but net.bias[{l}] is True; pass an array of shape {b_shape}")
-        _check_float_leaf(b, b_name, dtype)
+            raise ValueError(f"{_leaf_name(l, 1)} is None but net.bias[{l}] is True; "
+                             f"pass an array of shape {b_shape}")
+        _check_float_leaf(b, l, 1, dtype)
         if b.shape != b_shape:
-            raise ValueError(f"{b_name} has shape {b.shape}, expected {b_shape}")
+            raise ValueError(f"{_leaf_name(l, 1)} has shape {b.shape}, expected {b_shape}")
+    _check_finite_leaves(params, x=x)
     return dtype
 
 
@@ -130,20 +177,23 @@ def check_step(params, grads) -> None:
         raise ValueError(f"grads has {len(grads)} layers but params has {len(params)}")
     dtype = None
     for l, ((W, b), (dW, db)) in enumerate(zip(params, grads)):
-        dtype = _check_float_leaf(W, f"params[{l}][0] (W{l + 1})", dtype)
-        _check_float_leaf(dW, f"grads[{l}][0] (dW{l + 1})", dtype)
+        dtype = _check_float_leaf(W, l, 0, dtype)
+        _check_float_leaf(dW, l, 0, dtype, prefix="grads")
         if dW.shape != W.shape:
             raise ValueError(f"grads[{l}][0] (dW{l + 1}) has shape {dW.shape} but W{l + 1} has {W.shape}")
         if (b is None) != (db is None):
             raise ValueError(f"grads[{l}][1] (db{l + 1}) must be None exactly when b{l + 1} is None")
         if b is not None:
-            _check_float_leaf(b, f"params[{l}][1] (b{l + 1})", dtype)
-            _check_float_leaf(db, f"grads[{l}][1] (db{l + 1})", dtype)
+            _check_float_leaf(b, l, 1, dtype)
+            _check_float_leaf(db, l, 1, dtype, prefix="grads")
             if db.shape != b.shape:
                 raise ValueError(f"grads[{l}][1] (db{l + 1}) has shape {db.shape} but b{l + 1} has {b.shape}")
+    _check_finite_leaves(params)
+    _check_finite_leaves(grads, "grads")
 
 
-def check_x(net: Network, x, dtype) -> np.ndarray:
+def _x_array(net: Network, x) -> np.ndarray:
+    """``x`` as a real array of shape ``(n_batch, n_in)``, not yet checked for finiteness."""
     arr = _as_real_array(x, "x")
     if arr.ndim != 2 or arr.shape[1] != net.sizes[0]:
         raise ValueError(
@@ -152,7 +202,11 @@ def check_x(net: Network, x, dtype) -> np.ndarray:
         )
     if arr.shape[0] == 0:
         raise ValueError("x is an empty batch (n_batch = 0); pass at least one sample")
-    return to_float(arr, dtype, "x")
+    return arr
+
+
+def check_x(net: Network, x, dtype) -> np.ndarray:
+    return to_float(_x_array(net, x), dtype, "x")
 
 
 def check_y(net: Network, y, n_batch: int, dtype) -> np.ndarray:
@@ -167,10 +221,15 @@ def check_y(net: Network, y, n_batch: int, dtype) -> np.ndarray:
             )
         if arr.shape[0] != n_batch:
             raise ValueError(f"y has {arr.shape[0]} labels but x has {n_batch} samples")
-        if arr.min() < 0 or arr.max() >= n_out:
-            raise ValueError(f"class labels y must lie in [0, {n_out}), got range [{arr.min()}, {arr.max()}]")
         onehot = np.zeros((n_batch, n_out), dtype=dtype)
-        onehot[np.arange(n_batch), arr] = 1.0
+        try:
+            if arr.min() < 0:  # a negative index would silently count from the end
+                raise IndexError
+            onehot[np.arange(n_batch), arr] = 1.0  # raises IndexError for a label >= n_out
+        except IndexError:
+            raise ValueError(
+                f"class labels y must lie in [0, {n_out}), got range [{arr.min()}, {arr.max()}]"
+            ) from None
         return onehot
     if arr.ndim == 1 and arr.dtype.kind in "iu":
         raise ValueError(
@@ -201,8 +260,9 @@ def check_y(net: Network, y, n_batch: int, dtype) -> np.ndarray:
 def check_batch(net, params, x, y):
     """Validate everything for a (net, params, x, y) call; return (dtype, x, y)."""
     check_net(net)
-    dtype = check_params(net, params)
-    x = check_x(net, x, dtype)
+    x = _x_array(net, x)
+    dtype = check_params(net, params, x=x if x.dtype.kind == "f" else None)  # ints are finite
+    x = _cast(x, dtype, "x")
     y = check_y(net, y, x.shape[0], dtype)
     return dtype, x, y
 

@@ -68,7 +68,9 @@ def _backward(net: Network, params, zs, as_, y):
     L = net.n_layers
     acts = net.activations
     delta = net.loss_fn.output_delta(zs[-1], as_[-1], y, acts[-1])
-    delta *= net.batch_scale(y.shape[0])  # in place: output_delta returns a new array
+    s = net.batch_scale(y.shape[0])
+    if s != 1.0:  # the plain-Σ convention would pay a pass over δ_L for nothing
+        delta *= s  # in place: output_delta returns a new array
     out = [delta]
     for l in range(L - 1, 0, -1):  # 0-based: layer l+1's delta gives layer l's
         W_next = params[l][0]

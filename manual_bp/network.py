@@ -58,6 +58,8 @@ class Network:
     half: bool = False
     bias: tuple[bool, ...] | bool = True
     loss_fn: Loss = field(init=False, repr=False, compare=False)
+    # What shapes() returns, computed once: validation reads it on every call.
+    _shapes: tuple = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         sizes = self.sizes
@@ -134,6 +136,10 @@ class Network:
         object.__setattr__(self, "half", bool(self.half))
         object.__setattr__(self, "bias", bias)
         object.__setattr__(self, "loss_fn", loss_fn)
+        object.__setattr__(self, "_shapes", tuple(
+            ((n_in, n_out), (n_out,) if has_b else None)
+            for n_in, n_out, has_b in zip(sizes[:-1], sizes[1:], bias)
+        ))
 
     @property
     def n_layers(self) -> int:
@@ -151,10 +157,7 @@ class Network:
 
     def shapes(self) -> list[tuple[tuple[int, int], tuple[int] | None]]:
         """Expected ``(W.shape, b.shape or None)`` for every layer."""
-        return [
-            ((n_in, n_out), (n_out,) if has_b else None)
-            for n_in, n_out, has_b in zip(self.sizes[:-1], self.sizes[1:], self.bias)
-        ]
+        return list(self._shapes)
 
     def describe(self) -> str:
         """One line, e.g. ``4-3-3 sigmoid,softmax cross_entropy sum``."""

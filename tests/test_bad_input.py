@@ -737,6 +737,34 @@ def test_train_refuses_bad_counts_and_seeds(arg, value, exc):
         bp.train(net, params, x, y, lr=0.1, **{arg: value})
 
 
+@pytest.mark.parametrize("sizes", [(4, 3, 3), (400, 200, 10)], ids=["one pass over all", "leaf by leaf"])
+def test_non_finite_values_are_named_on_both_finiteness_paths(sizes):
+    # Small nets are checked in one concatenated pass and large ones leaf by
+    # leaf (manual_bp/_validate.py); either way the culprit must be named.
+    from manual_bp._validate import _CONCAT_FINITE_MAX
+
+    net = bp.Network(sizes, ("tanh", "softmax"), "cross_entropy")
+    params = bp.init_params(net, 0)
+    x, y = np.ones((2, sizes[0])), np.array([0, 1])
+    total = sum(v.size for pair in params for v in pair) + x.size
+    assert (total > _CONCAT_FINITE_MAX) == (sizes[0] == 400)
+    grads = bp.gradients(net, params, x, y)
+    for l in range(net.n_layers):
+        for j, name in enumerate((f"W{l + 1}", f"b{l + 1}")):
+            for bad in NOT_FINITE:
+                broken = params[l][j].copy()
+                broken.flat[-1] = bad
+                with pytest.raises(ValueError, match=rf"^params\[{l}\]\[{j}\] \({name}\) contains NaN"):
+                    bp.gradients(net, _with(params, l, j, broken), x, y)
+                with pytest.raises(ValueError, match=rf"^grads\[{l}\]\[{j}\] \(d{name}\) contains NaN"):
+                    bp.sgd_step(params, _with(grads, l, j, broken), 0.1)
+    for bad in NOT_FINITE:
+        bad_x = x.copy()
+        bad_x[-1, -1] = bad
+        with pytest.raises(ValueError, match=r"^x contains NaN"):
+            bp.gradients(net, params, bad_x, y)
+
+
 def test_targets_at_the_edges_are_accepted():
     rng = np.random.default_rng(3)
     x = rng.normal(size=(4, 2))
