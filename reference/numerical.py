@@ -290,27 +290,43 @@ def directional_derivatives(net, params, x, y, *, n_directions: int = 8, seed=0,
     rng = make_rng(seed)
     theta = _flatten(params)
     V = rng.standard_normal((K, theta.size))
-    V = (V / np.linalg.norm(V, axis=1, keepdims=True)).astype(dtype)
+    V /= np.sqrt(np.einsum("kn,kn->k", V, V))[:, None]  # unit rows, without norm()'s temporaries
+    V = V.astype(dtype, copy=False)
+    # Perturbed parameter sets are built a few directions at a time, in one
+    # reused buffer: all 2K rows of a big net at once would hold 2K copies of θ
+    # (GBs for 10M params), and fresh memory costs page faults on every use.
+    chunk = max(1, _MAX_ELEMENTS_PER_CHUNK // (2 * theta.size))
+    derivs = np.empty(K)
     if method == "central":
         # One h for the whole direction; max|θ| is the scale that rounding of θ + hv sees.
-        h = CENTRAL_STEP[dtype] * max(1.0, float(np.abs(theta).max()))
-        rows = np.concatenate([theta + h * V, theta - h * V])
+        h = CENTRAL_STEP[dtype] * max(1.0, float(theta.max()), -float(theta.min()))
         base = _base_pattern(spec, theta, x, check_kinks)
-        if base is None:
-            L = _losses(spec, rows, x, y)
-        else:
-            L, crossed = _losses(spec, rows, x, y, base)
-            if crossed.any():
-                k = int(np.flatnonzero(crossed[:K] | crossed[K:])[0])
-                raise KinkCrossingError(
-                    f"stepping ±{h:.2g} along direction {k} moves a relu/leaky_relu pre-activation "
-                    "across 0, so the central difference mixes two slopes; use "
-                    "complex_step_gradients, or check_kinks=False to get it anyway"
-                )
-        derivs = (L[:K] - L[K:]) / (2 * h)
+        buf = np.empty((2 * min(chunk, K), theta.size), dtype)
+        for k0 in range(0, K, chunk):
+            n = min(chunk, K - k0)
+            plus, minus = buf[:n], buf[n : 2 * n]
+            np.multiply(V[k0 : k0 + n], h, out=plus)
+            np.subtract(theta, plus, out=minus)  # θ − hv
+            plus += theta                        # θ + hv
+            rows = buf[: 2 * n]
+            if base is None:
+                L = _losses(spec, rows, x, y)
+            else:
+                L, crossed = _losses(spec, rows, x, y, base)
+                if crossed.any():
+                    k = k0 + int(np.flatnonzero(crossed[:n] | crossed[n:])[0])
+                    raise KinkCrossingError(
+                        f"stepping ±{h:.2g} along direction {k} moves a relu/leaky_relu pre-activation "
+                        "across 0, so the central difference mixes two slopes; use "
+                        "complex_step_gradients, or check_kinks=False to get it anyway"
+                    )
+            derivs[k0 : k0 + n] = (L[:n] - L[n:]) / (2 * h)
     else:
         h = COMPLEX_STEP[dtype]
-        derivs = _losses(spec, theta.astype(_COMPLEX[dtype]) + 1j * h * V, x, y).imag / h
+        theta_c = theta.astype(_COMPLEX[dtype])
+        for k0 in range(0, K, chunk):
+            rows = theta_c + 1j * h * V[k0 : k0 + chunk]
+            derivs[k0 : k0 + len(rows)] = _losses(spec, rows, x, y).imag / h
     return derivs.astype(dtype), _as_tree(spec, V)
 
 

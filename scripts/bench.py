@@ -325,6 +325,27 @@ def bench_case(size: str, dtype_name: str, *, quick: bool, budget_s: float, use_
 # Environment and output
 # ---------------------------------------------------------------------------
 
+def _openblas_core() -> str | None:
+    """The kernel set OpenBLAS runs (the CPU's own, or what ``OPENBLAS_CORETYPE`` forces), if findable."""
+    import ctypes
+
+    import numpy as np
+
+    libs = sorted((Path(np.__file__).parent.parent / "numpy.libs").glob("*openblas*"))  # numpy's wheels
+    for lib in libs:
+        try:
+            handle = ctypes.CDLL(str(lib))
+        except OSError:
+            continue
+        for symbol in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
+                       "openblas_get_corename64_", "openblas_get_corename"):
+            fn = getattr(handle, symbol, None)
+            if fn is not None:
+                fn.restype = ctypes.c_char_p
+                return fn().decode()
+    return None
+
+
 def environment() -> dict:
     import jax
     import jaxlib
@@ -353,6 +374,10 @@ def environment() -> dict:
         "python": platform.python_version(),
         "numpy": np.__version__,
         "blas": f"{blas.get('name')} {blas.get('version')}",
+        # OpenBLAS picks its kernels for the CPU unless OPENBLAS_CORETYPE names
+        # older ones; on an AVX-512 CPU told "Haswell" its products run ~1.6x slower.
+        "blas_core": _openblas_core(),
+        "blas_coretype_env": os.environ.get("OPENBLAS_CORETYPE"),
         "jax": jax.__version__,
         "jaxlib": jaxlib.__version__,
         "torch": torch_version,
@@ -370,11 +395,44 @@ def _fmt_time(s) -> str:
     return f"{s:.3f} s"
 
 
+def _core_text(env) -> str:
+    core = f"core {env['blas_core'] or '?'}"
+    forced = env["blas_coretype_env"]
+    return core + (f", forced by OPENBLAS_CORETYPE={forced}" if forced else "")
+
+
+#: The targets of the speed work (issue 5), checked on every printed table.
+TARGET_FLOOR_RATIO = 1.25   # manual/floor at medium and large
+TARGET_TINY_B8_S = 25e-6    # manual at tiny-b8
+TARGET_MEMORY_RATIO = 1.5   # peak extra memory over the lower bound, at medium and large
+
+
+def target_lines(rows) -> list[str]:
+    """One line per target: met or not, with the rows that miss it."""
+    big = [r for r in rows if r["size"] in ("medium", "large")]
+    checks = [
+        (f"manual <= {TARGET_FLOOR_RATIO}x floor at medium and large", big,
+         lambda r: r["manual_over_floor"] <= TARGET_FLOOR_RATIO),
+        ("manual at least as fast as jax.jit(jax.grad)", rows, lambda r: r["manual_over_jax"] <= 1.0),
+        (f"tiny-b8 <= {TARGET_TINY_B8_S * 1e6:.0f} µs", [r for r in rows if r["size"] == "tiny-b8"],
+         lambda r: r["manual_s"] <= TARGET_TINY_B8_S),
+        (f"peak extra memory <= {TARGET_MEMORY_RATIO}x the bound at medium and large", big,
+         lambda r: r["mem_ratio"] <= TARGET_MEMORY_RATIO),
+    ]
+    lines = []
+    for what, subset, ok in checks:
+        if not subset:
+            continue
+        missed = [f"{r['size']} {r['dtype']}" for r in subset if not ok(r)]
+        lines.append(f"target {what}: " + ("met" if not missed else "MISSED at " + ", ".join(missed)))
+    return lines
+
+
 def table(rows, env) -> str:
     has_torch = any(r["torch_s"] is not None for r in rows)
     lines = [
         f"date {env['date']}; {env['nproc']} × {env['cpu']}; Python {env['python']}; "
-        f"numpy {env['numpy']} ({env['blas']}); jax {env['jax']} (jaxlib {env['jaxlib']})"
+        f"numpy {env['numpy']} ({env['blas']}, {_core_text(env)}); jax {env['jax']} (jaxlib {env['jaxlib']})"
         + (f"; torch {env['torch']}" if env["torch"] else "")
         + (f"; load average {env['load_average']:.2f} at start" if env["load_average"] is not None else ""),
         "",
@@ -401,6 +459,7 @@ def table(rows, env) -> str:
                                          if k in {r['size'] for r in rows})]
     lines.append("times are medians; spread is the interquartile range over the median (manual/floor/jax); "
                  "memory is gradients' peak extra bytes over one activation and one delta per layer")
+    lines += [""] + target_lines(rows)
     return "\n".join(lines)
 
 

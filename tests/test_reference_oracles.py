@@ -91,6 +91,40 @@ def test_directions_are_unit_and_seeded():
         np.testing.assert_array_equal(a, c)
 
 
+@pytest.mark.parametrize("method", ["central", "complex"])
+def test_directions_in_chunks_match_all_at_once(monkeypatch, method):
+    # Big nets perturb a few directions at a time (reference/numerical.py);
+    # forcing one direction per chunk must not change any number.
+    import reference.numerical as numerical
+
+    case = make_case("sigmoid-identity-se-sum")
+    whole, dirs = reference.directional_derivatives(*case, n_directions=5, seed=2, method=method)
+    monkeypatch.setattr(numerical, "_MAX_ELEMENTS_PER_CHUNK", 1)
+    chunked, dirs1 = reference.directional_derivatives(*case, n_directions=5, seed=2, method=method)
+    np.testing.assert_array_equal(chunked, whole)
+    for (a, b), (c, d) in zip(dirs, dirs1):
+        np.testing.assert_array_equal(a, c)
+
+
+def test_kink_crossing_names_the_direction_in_a_later_chunk(monkeypatch):
+    # With one direction per chunk, a crossing found in the third chunk is direction 2.
+    import reference.numerical as numerical
+
+    real_losses = numerical._losses
+    calls = []
+
+    def losses_crossing_on_third_chunk(spec, rows, x, y, base=None):
+        L, crossed = real_losses(spec, rows, x, y, base)
+        calls.append(len(rows))
+        return L, np.full_like(crossed, len(calls) == 3)
+
+    monkeypatch.setattr(numerical, "_MAX_ELEMENTS_PER_CHUNK", 1)
+    monkeypatch.setattr(numerical, "_losses", losses_crossing_on_third_chunk)
+    with pytest.raises(reference.KinkCrossingError, match=r"along direction 2 "):
+        reference.directional_derivatives(*make_case("tanh-relu-identity-se-mean-half"), n_directions=5)
+    assert calls == [2, 2, 2]  # θ ± hv for one direction per chunk, stopped at the third
+
+
 def test_deltas_are_dL_dz(case64):
     """Backprop identities, holding for any correct δ: ``db_l = Σ_n δ_l`` and ``dW_1 = xᵀ δ_1``."""
     (net, params, x, y), grads = case64
