@@ -463,6 +463,27 @@ def table(rows, env) -> str:
     return "\n".join(lines)
 
 
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_key(env) -> str:
+    """Which README table a run belongs to: the BLAS kernels decide the floor, so one table each."""
+    core = (env["blas_core"] or "unknown").lower()
+    return f"openblas-{core}" + ("-forced" if env["blas_coretype_env"] else "")
+
+
+def update_readme(path: Path, key: str, text: str) -> None:
+    """Replace what lies between ``<!-- bench KEY -->`` and ``<!-- /bench KEY -->`` with ``text``."""
+    start, end = f"<!-- bench {key} -->", f"<!-- /bench {key} -->"
+    readme = path.read_text()
+    if readme.count(start) != 1 or readme.count(end) != 1 or readme.index(start) > readme.index(end):
+        raise ValueError(f"{path.name} needs one '{start}' line and one '{end}' line after it "
+                         "to receive this table")
+    head, rest = readme.split(start)
+    _, tail = rest.split(end)
+    path.write_text(f"{head}{start}\n```text\n{text}\n```\n{end}{tail}")
+
+
 def main(argv=None) -> int:
     parser = ArgParser(prog="bench.py", description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
@@ -472,6 +493,9 @@ def main(argv=None) -> int:
     parser.add_argument("--budget", type=float, help="seconds of timing per size and dtype "
                         "(default 0.5 with --quick, else 8)")
     parser.add_argument("--no-torch", action="store_true", help="skip the torch column even if installed")
+    parser.add_argument("--update-readme", action="store_true",
+                        help="also write the table into README.md, between the markers for this BLAS "
+                             "configuration (<!-- bench KEY --> ... <!-- /bench KEY -->)")
     args = parser.parse_args(argv)
     sizes = args.sizes.split(",") if args.sizes else list(QUICK_SIZES if args.quick else CASES)
     dtypes = args.dtypes.split(",")
@@ -496,6 +520,14 @@ def main(argv=None) -> int:
                 print(f"  {size} {dtype}: manual/floor {row['manual_over_floor']:.2f}, "
                       f"manual/jax {row['manual_over_jax']:.2f}", file=sys.stderr, flush=True)
     print(json.dumps(rows, indent=1) if args.json else table(rows, env))
+    if args.update_readme:
+        key = readme_key(env)
+        try:
+            update_readme(README, key, table(rows, env))
+        except ValueError as exc:
+            print(f"bench.py: {exc}", file=sys.stderr)
+            return 2
+        print(f"README.md: table '{key}' updated", file=sys.stderr)
     return 0
 
 

@@ -29,6 +29,7 @@ import reference as ref
 from reference import strategies as dst
 
 NOT_FINITE = (np.nan, np.inf, -np.inf)
+NOT_FINITE_MESSAGE = r"contains NaN or infinite values; pass finite numbers$"
 
 
 class Case(NamedTuple):
@@ -702,7 +703,7 @@ STEP_REFUSALS = [
     ("float32 bias gradient", lambda p, g: (p, [(g[0][0], g[0][1].astype(np.float32)), g[1]]), TypeError,
      r"^grads\[0\]\[1\] \(db1\) is float32 but params\[0\]\[0\] \(W1\) is float64"),
     ("float32 b1", lambda p, g: ([(p[0][0], p[0][1].astype(np.float32)), p[1]], g), TypeError,
-     r"^params\[0\]\[1\] \(b1\) is float32 but params\[0\]\[0\] \(W1\) is float64"),
+     r"^params\[0\]\[1\] \(b1\) is float32 but params\[0\]\[0\] \(W1\) is float64; use one dtype for all params$"),
     ("float32 W2", lambda p, g: ([p[0], (p[1][0].astype(np.float32), p[1][1])], g), TypeError,
      r"^params\[1\]\[0\] \(W2\) is float32 but params\[0\]\[0\] \(W1\) is float64"),
     ("params not a list", lambda p, g: (None, g), TypeError, r"^params must be a list"),
@@ -754,15 +755,27 @@ def test_non_finite_values_are_named_on_both_finiteness_paths(sizes):
             for bad in NOT_FINITE:
                 broken = params[l][j].copy()
                 broken.flat[-1] = bad
-                with pytest.raises(ValueError, match=rf"^params\[{l}\]\[{j}\] \({name}\) contains NaN"):
+                with pytest.raises(ValueError, match=rf"^params\[{l}\]\[{j}\] \({name}\) {NOT_FINITE_MESSAGE}"):
                     bp.gradients(net, _with(params, l, j, broken), x, y)
-                with pytest.raises(ValueError, match=rf"^grads\[{l}\]\[{j}\] \(d{name}\) contains NaN"):
+                with pytest.raises(ValueError, match=rf"^grads\[{l}\]\[{j}\] \(d{name}\) {NOT_FINITE_MESSAGE}"):
                     bp.sgd_step(params, _with(grads, l, j, broken), 0.1)
     for bad in NOT_FINITE:
         bad_x = x.copy()
         bad_x[-1, -1] = bad
-        with pytest.raises(ValueError, match=r"^x contains NaN"):
+        with pytest.raises(ValueError, match=rf"^x {NOT_FINITE_MESSAGE}"):
             bp.gradients(net, params, bad_x, y)
+
+
+def test_check_net_binds_the_network_class_on_first_use(monkeypatch):
+    # _validate looks manual_bp.Network up lazily (network.py imports _validate);
+    # a fresh process starts with nothing bound.
+    from manual_bp import _validate
+
+    monkeypatch.setattr(_validate, "_Network", None)
+    net = bp.Network((2, 1), "identity", "squared_error")
+    assert _validate.check_net(net) is net
+    with pytest.raises(TypeError, match=r"^net must be a manual_bp.Network, got object$"):
+        _validate.check_net(object())
 
 
 def test_targets_at_the_edges_are_accepted():

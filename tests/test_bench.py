@@ -50,3 +50,22 @@ def test_table_names_the_machine_and_libraries():
 def test_unknown_size_is_a_usage_error():
     r = run_bench("--sizes", "huge")
     assert r.returncode == 2 and "unknown size" in r.stderr
+
+
+def test_readme_table_is_replaced_between_its_markers(tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench
+
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- bench openblas-x -->\nold\n<!-- /bench openblas-x -->\nafter\n")
+    bench.update_readme(readme, "openblas-x", "| new |")
+    assert readme.read_text() == "intro\n<!-- bench openblas-x -->\n```text\n| new |\n```\n<!-- /bench openblas-x -->\nafter\n"
+    try:
+        bench.update_readme(readme, "openblas-y", "| new |")
+    except ValueError as exc:
+        assert "<!-- bench openblas-y -->" in str(exc)
+    else:
+        raise AssertionError("a missing marker must be an error")
+    env = {"blas_core": "Haswell", "blas_coretype_env": "Haswell"}
+    assert bench.readme_key(env) == "openblas-haswell-forced"
+    assert bench.readme_key({"blas_core": "SkylakeX", "blas_coretype_env": None}) == "openblas-skylakex"
