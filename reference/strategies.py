@@ -35,6 +35,7 @@ __all__ = [
     "HIDDEN_ACTIVATIONS",
     "OUTPUT_ACTIVATIONS",
     "LOSSES",
+    "LEAKY_SLOPES",
     "Problem",
     "activations",
     "networks",
@@ -72,7 +73,12 @@ class Problem(NamedTuple):
         return f"Problem({self.net.describe()}, n_batch={self.x.shape[0]}, dtype={self.x.dtype}, seed={self.seed})"
 
 
-def activations(*, names=HIDDEN_ACTIVATIONS, slopes=(0.01, 0.1, 0.3)):
+#: The documents' small slopes, plus the edge cases a derivation can get
+#: wrong: 0 (a ReLU), negative (a > 0 on both sides, so f' must read z) and > 1.
+LEAKY_SLOPES = (0.01, 0.1, 0.3, 0.0, -0.5, 1.5)
+
+
+def activations(*, names=HIDDEN_ACTIVATIONS, slopes=LEAKY_SLOPES):
     """An activation drawn from ``names``; leaky ReLU gets a slope from ``slopes``."""
     def build(name):
         if name == "leaky_relu":
