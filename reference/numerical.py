@@ -290,7 +290,8 @@ def directional_derivatives(net, params, x, y, *, n_directions: int = 8, seed=0,
     rng = make_rng(seed)
     theta = _flatten(params)
     V = rng.standard_normal((K, theta.size))
-    V /= np.sqrt(np.einsum("kn,kn->k", V, V))[:, None]  # unit rows, without norm()'s temporaries
+    for v in V:  # unit rows, one row squared at a time (all of V squared at once is GBs for big nets)
+        v /= np.sqrt(np.add.reduce(v * v))
     V = V.astype(dtype, copy=False)
     # Perturbed parameter sets are built a few directions at a time, in one
     # reused buffer: all 2K rows of a big net at once would hold 2K copies of θ

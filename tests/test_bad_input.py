@@ -228,7 +228,10 @@ def y_beyond_float32(draw, p):
 @mutation(losses=("cross_entropy",), labels=True)
 def labels_out_of_range(draw, p):
     k = p.net.sizes[-1]
-    y = _poke(draw, p.y, (-1, k, k + 7))
+    if draw(st.booleans()):  # as an index, a uint64 label past 2**63 wraps to a negative one
+        y = _poke(draw, p.y.astype(np.uint64), (k, k + 7, 2**63, 2**64 - 1))
+    else:
+        y = _poke(draw, p.y, (-1, k, k + 7))
     return _case("labels_out_of_range", p, y=y, exc=ValueError,
                  match=rf"^class labels y must lie in \[0, {k}\)", calls=_batch_calls)
 
@@ -764,6 +767,17 @@ def test_non_finite_values_are_named_on_both_finiteness_paths(sizes):
         bad_x[-1, -1] = bad
         with pytest.raises(ValueError, match=rf"^x {NOT_FINITE_MESSAGE}"):
             bp.gradients(net, params, bad_x, y)
+
+
+def test_params_are_checked_before_x_and_kinds_before_values():
+    net = bp.Network((2, 3), ("softmax",), "cross_entropy")
+    params = bp.init_params(net, 0)
+    for fn in (bp.gradients, ref.gradients):
+        with pytest.raises(TypeError, match=r"^params must be a list"):
+            fn(net, None, "abc", np.array([0]))
+    nan_W1 = [(np.full((2, 3), np.nan), params[0][1])]
+    with pytest.raises(ValueError, match=r"^x must have shape \(n_batch, 2\)"):
+        bp.gradients(net, nan_W1, np.ones((1, 5)), np.array([0]))
 
 
 def test_check_net_binds_the_network_class_on_first_use(monkeypatch):

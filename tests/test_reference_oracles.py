@@ -91,6 +91,46 @@ def test_directions_are_unit_and_seeded():
         np.testing.assert_array_equal(a, c)
 
 
+def test_directional_derivatives_are_the_documented_quotients():
+    # Independent of the chunked implementation: directions are Gaussian rows
+    # normalised to unit length over all params (W1, b1, W2, ... flattened),
+    # and each derivative is (L(θ + hv) − L(θ − hv)) / 2h with
+    # h = CENTRAL_STEP · max(1, max|θ|), L evaluated one direction at a time.
+    from reference.model import loss_xp
+    from reference.numerical import CENTRAL_STEP
+    from reference._spec import spec_of
+
+    net, params, x, y = make_case("sigmoid-leaky-softmax-se-half")
+    K = 5
+    derivs, directions = reference.directional_derivatives(net, params, x, y, n_directions=K, seed=11)
+    sizes = [a.size for pair in params for a in pair if a is not None]
+    V = np.random.default_rng(11).standard_normal((K, sum(sizes)))
+    V = V / np.linalg.norm(V, axis=1, keepdims=True)
+    got = np.concatenate([a.reshape(K, -1) for pair in directions for a in pair if a is not None], axis=1)
+    np.testing.assert_array_equal(got, V)
+
+    def unflatten(theta):
+        out, i = [], 0
+        for W, b in params:
+            Wn = theta[i : i + W.size].reshape(W.shape)
+            i += W.size
+            bn = None
+            if b is not None:
+                bn = theta[i : i + b.size]
+                i += b.size
+            out.append((Wn, bn))
+        return out
+
+    theta = np.concatenate([a.ravel() for pair in params for a in pair if a is not None])
+    h = CENTRAL_STEP[np.dtype(np.float64)] * max(1.0, np.abs(theta).max())
+    spec = spec_of(net)
+    L = lambda th: float(loss_xp(np, spec, unflatten(th), x, y))  # noqa: E731
+    expected = [(L(theta + h * v) - L(theta - h * v)) / (2 * h) for v in V]
+    # Batched and one-at-a-time loss evaluations may round differently in
+    # the last bit; divided by 2h ≈ 1e-5 that is ~1e-11 of the derivative.
+    np.testing.assert_allclose(derivs, expected, rtol=1e-8, atol=1e-10)
+
+
 @pytest.mark.parametrize("method", ["central", "complex"])
 def test_directions_in_chunks_match_all_at_once(monkeypatch, method):
     # Big nets perturb a few directions at a time (reference/numerical.py);
@@ -107,22 +147,28 @@ def test_directions_in_chunks_match_all_at_once(monkeypatch, method):
 
 
 def test_kink_crossing_names_the_direction_in_a_later_chunk(monkeypatch):
-    # With one direction per chunk, a crossing found in the third chunk is direction 2.
+    # Two directions per chunk; only the second chunk's second direction
+    # crosses, and only on its θ − hv row: that is direction 3.
     import reference.numerical as numerical
 
+    net, params, x, y = make_case("tanh-relu-identity-se-mean-half")
+    n_params = sum(a.size for pair in params for a in pair if a is not None)
     real_losses = numerical._losses
     calls = []
 
-    def losses_crossing_on_third_chunk(spec, rows, x, y, base=None):
+    def losses_crossing_once(spec, rows, x, y, base=None):
         L, crossed = real_losses(spec, rows, x, y, base)
         calls.append(len(rows))
-        return L, np.full_like(crossed, len(calls) == 3)
+        crossed = np.zeros_like(crossed)
+        if len(calls) == 2:
+            crossed[3] = True  # rows are [θ+hv_2, θ+hv_3, θ−hv_2, θ−hv_3]
+        return L, crossed
 
-    monkeypatch.setattr(numerical, "_MAX_ELEMENTS_PER_CHUNK", 1)
-    monkeypatch.setattr(numerical, "_losses", losses_crossing_on_third_chunk)
-    with pytest.raises(reference.KinkCrossingError, match=r"along direction 2 "):
-        reference.directional_derivatives(*make_case("tanh-relu-identity-se-mean-half"), n_directions=5)
-    assert calls == [2, 2, 2]  # θ ± hv for one direction per chunk, stopped at the third
+    monkeypatch.setattr(numerical, "_MAX_ELEMENTS_PER_CHUNK", 4 * n_params)  # 2 directions per chunk
+    monkeypatch.setattr(numerical, "_losses", losses_crossing_once)
+    with pytest.raises(reference.KinkCrossingError, match=r"along direction 3 "):
+        reference.directional_derivatives(net, params, x, y, n_directions=5)
+    assert calls == [4, 4]  # θ ± hv for two directions per chunk, stopped in the second
 
 
 def test_deltas_are_dL_dz(case64):
