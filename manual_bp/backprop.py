@@ -98,8 +98,10 @@ def forward(net: Network, params, x):
     """
     check_net(net)
     dtype = check_params(net, params)
-    x = check_x(net, x, dtype)
-    return _forward(net, params, x)
+    a0 = check_x(net, x, dtype)
+    if a0 is x:  # as_[0] is returned: never hand back the caller's own array
+        a0 = a0.copy()
+    return _forward(net, params, a0)
 
 
 def predict(net: Network, params, x) -> np.ndarray:

@@ -73,6 +73,8 @@ EQUIVALENT = [
      "an array already of the target dtype is within its range: the extra check never fires"),
     (r"_validate\.x__check_finite_leaves", r"<= _CONCAT_FINITE_MAX|< _CONCAT_FINITE_MAX",
      "at exactly the threshold both finiteness paths run and give the same answer; only the speed differs"),
+    (r"_validate\.x_check_y", r"arr\.dtype\.kind == \"u\" and arr\.max\(\) > n_out",
+     "a label equal to n_out is refused anyway: indexing the one-hot with it raises IndexError"),
     (r"_validate\.x_check_batch", r"x=x if \(x\.dtype\.kind == \"f\"\) or True",
      "integer x is always finite: checking it too changes nothing"),
     (r"_validate\.", r"kind (not )?in \"XX",

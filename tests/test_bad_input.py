@@ -769,6 +769,31 @@ def test_non_finite_values_are_named_on_both_finiteness_paths(sizes):
             bp.gradients(net, params, bad_x, y)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint64, np.int32])
+def test_unsigned_and_narrow_labels_work_and_wrapping_ones_are_refused(dtype):
+    net = bp.Network((2, 3), ("softmax",), "cross_entropy")
+    params = bp.init_params(net, 0)
+    x = np.array([[0.5, -1.0], [2.0, 0.3]])
+    expected = bp.gradients(net, params, x, np.array([2, 0]))
+    for got, want in zip(bp.gradients(net, params, x, np.array([2, 0], dtype=dtype)), expected):
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
+    if dtype == np.uint64:  # as indices these would count from the end
+        for bad in (2**63, 2**64 - 1):
+            with pytest.raises(ValueError, match=r"^class labels y must lie in \[0, 3\)"):
+                bp.gradients(net, params, x, np.array([0, bad], dtype=np.uint64))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
+def test_forward_never_returns_the_callers_x(dtype):
+    net = bp.Network((2, 3), ("tanh",), "squared_error")
+    params = bp.init_params(net, 0)
+    x = np.array([[0.5, -1.0], [2.0, 0.3]]).astype(dtype)
+    zs, as_ = bp.forward(net, params, x)
+    assert not np.shares_memory(as_[0], x)
+    np.testing.assert_array_equal(as_[0], x.astype(np.float64))
+
+
 def test_params_are_checked_before_x_and_kinds_before_values():
     net = bp.Network((2, 3), ("softmax",), "cross_entropy")
     params = bp.init_params(net, 0)
