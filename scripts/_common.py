@@ -14,6 +14,43 @@ class ArgParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def int_at_least(minimum: int):
+    """An argparse ``type``: an int ``>= minimum``, else a one-line usage error naming the bound."""
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
+        if n < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {n}")
+        return n
+    return parse
+
+
+def positive_float(text: str) -> float:
+    """An argparse ``type``: a finite number > 0 (learning rates, budgets)."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not 0 < x < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
+    return x
+
+
+def widths(min_count: int):
+    """An argparse ``type``: at least ``min_count`` comma-separated widths, each >= 1 (``4,3,3``)."""
+    def parse(text: str) -> tuple[int, ...]:
+        try:
+            sizes = tuple(int(s) for s in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated widths such as 4,3,3, got {text!r}") from None
+        if len(sizes) < min_count or min(sizes) < 1:
+            raise argparse.ArgumentTypeError(f"expected at least {min_count} widths, all >= 1, got {text!r}")
+        return sizes
+    return parse
+
+
 def run_main(main) -> None:
     """``sys.exit(main())``, ending quietly on a closed pipe (``| head``) or Ctrl-C instead of a traceback."""
     try:

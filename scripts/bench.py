@@ -55,7 +55,7 @@ from typing import NamedTuple
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import ArgParser  # noqa: E402
+from _common import ArgParser, positive_float  # noqa: E402
 
 
 class Case(NamedTuple):
@@ -490,7 +490,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes only, small budget (for CI)")
     parser.add_argument("--sizes", help=f"comma-separated subset of {','.join(CASES)}")
     parser.add_argument("--dtypes", default=",".join(DTYPES), help="comma-separated float64,float32")
-    parser.add_argument("--budget", type=float, help="seconds of timing per size and dtype "
+    parser.add_argument("--budget", type=positive_float, help="seconds of timing per size and dtype "
                         "(default 0.5 with --quick, else 8)")
     parser.add_argument("--no-torch", action="store_true", help="skip the torch column even if installed")
     parser.add_argument("--update-readme", action="store_true",
@@ -506,8 +506,6 @@ def main(argv=None) -> int:
         if d not in DTYPES:
             parser.error(f"unknown dtype {d!r}; choose from {','.join(DTYPES)}")
     budget = args.budget if args.budget is not None else (0.5 if args.quick else 8.0)
-    if budget <= 0:
-        parser.error("--budget must be positive")
 
     env = environment()
     rows = []

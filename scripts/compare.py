@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
-from _common import ArgParser, require_matplotlib, run_main  # noqa: E402
+from _common import ArgParser, int_at_least, require_matplotlib, run_main, widths  # noqa: E402
 
 PROG = "compare.py"
 #: Options that describe one network; they need --sizes.
@@ -46,41 +46,11 @@ _MAX_ENTRIES = 500
 # Arguments
 # ---------------------------------------------------------------------------
 
-def _sizes(text: str) -> tuple[int, ...]:
-    try:
-        sizes = tuple(int(s) for s in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated widths such as 4,3,3, got {text!r}") from None
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"need an input width and at least one layer width, all >= 1, got {text!r}")
-    return sizes
-
-
-def _positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {n}")
-    return n
-
-
-def _non_negative(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {n}")
-    return n
-
-
 def _parse(argv):
     p = ArgParser(prog=PROG, description=__doc__.split("\n\n")[0],
                   epilog="\n\n".join(__doc__.split("\n\n")[1:]), formatter_class=argparse.RawDescriptionHelpFormatter)
     net = p.add_argument_group("one network (instead of the documents' networks)")
-    net.add_argument("--sizes", type=_sizes, metavar="N,N,...", help="input width, then each layer's width")
+    net.add_argument("--sizes", type=widths(2), metavar="N,N,...", help="input width, then each layer's width")
     net.add_argument("--activations", metavar="NAME,...",
                      help="one per layer, or one for all (identity, sigmoid, tanh, relu, leaky_relu or "
                      "leaky_relu(0.2), softmax); default sigmoid hidden layers and an output that suits the loss")
@@ -90,15 +60,15 @@ def _parse(argv):
     net.add_argument("--no-bias", action="store_true", help="no biases in any layer")
     net.add_argument("--init", choices=("xavier", "doc001"), help="parameter initialisation (default xavier)")
     net.add_argument("--entries", action="store_true", help="also print every gradient entry from every source")
-    p.add_argument("--batch", type=_positive, default=5, help="samples in the batch (default 5)")
-    p.add_argument("--seed", type=_non_negative, default=0, help="seed for parameters, data and directions (default 0)")
+    p.add_argument("--batch", type=int_at_least(1), default=5, help="samples in the batch (default 5)")
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="seed for parameters, data and directions (default 0)")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--numerical", choices=("auto", "per_parameter", "directional", "none"), default="auto",
                    help="numerical oracles: per parameter, along random directions, or auto (directions above "
                    "5,000 parameters)")
-    p.add_argument("--directions", type=_positive, default=2, help="random directions for the directional check")
+    p.add_argument("--directions", type=int_at_least(1), default=2, help="random directions for the directional check")
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--sweep", type=_positive, metavar="N", help="check N random architectures (needs hypothesis)")
+    mode.add_argument("--sweep", type=int_at_least(1), metavar="N", help="check N random architectures (needs hypothesis)")
     mode.add_argument("--example", metavar="FILE", help="check a worked-example file's printed claims")
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     p.add_argument("--plot", metavar="FILE.png", help="save the finite-difference error against step size (needs "

@@ -30,7 +30,9 @@ import numpy as np  # noqa: E402
 import manual_bp as bp  # noqa: E402
 
 
-from _common import ArgParser, curve_summary, plot_curves, require_matplotlib  # noqa: E402
+from _common import (  # noqa: E402
+    ArgParser, curve_summary, int_at_least, plot_curves, positive_float, require_matplotlib, widths,
+)
 
 
 EXPRESSIONS = {
@@ -65,23 +67,18 @@ def run(name, *, hidden, epochs, lr, n, seed):
 
 def main(argv=None) -> int:
     p = ArgParser(prog="train_doc003.py", description="Document 003's expressions learned by an MLP, with manual_bp.")
-    p.add_argument("--hidden", default="8", help="hidden widths, comma-separated (2,2 = the document's 2-2-2-1)")
-    p.add_argument("--epochs", type=int, default=3000)
-    p.add_argument("--lr", type=float, default=0.5)
-    p.add_argument("--n", type=int, default=200, help="number of samples (a quarter held out)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hidden", type=widths(1), default=(8,),
+                   help="hidden widths, comma-separated (2,2 = the document's 2-2-2-1)")
+    p.add_argument("--epochs", type=int_at_least(1), default=3000)
+    p.add_argument("--lr", type=positive_float, default=0.5)
+    p.add_argument("--n", type=int_at_least(8), default=200, help="number of samples (a quarter held out)")
+    p.add_argument("--seed", type=int_at_least(0), default=0)
     p.add_argument("--plot", metavar="FILE.png", help="save both loss curves (needs matplotlib)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     a = p.parse_args(argv)
-    try:
-        hidden = tuple(int(h) for h in a.hidden.split(","))
-    except ValueError:
-        p.error(f"--hidden must be comma-separated widths such as 8 or 2,2, got {a.hidden!r}")
-    if min(hidden) < 1 or a.epochs < 1 or a.lr <= 0 or a.n < 8:
-        p.error("need hidden widths >= 1, --epochs >= 1, --lr > 0, --n >= 8")
     if a.plot:
         require_matplotlib(p.prog)
-    results = {name: run(name, hidden=hidden, epochs=a.epochs, lr=a.lr, n=a.n, seed=a.seed) for name in EXPRESSIONS}
+    results = {name: run(name, hidden=a.hidden, epochs=a.epochs, lr=a.lr, n=a.n, seed=a.seed) for name in EXPRESSIONS}
     if a.json:
         print(json.dumps({k: {kk: vv for kk, vv in r.items() if kk != "history"} | {"final_loss": r["history"][-1]}
                           for k, r in results.items()}, indent=2))

@@ -29,7 +29,9 @@ DATA = ROOT / "data" / "iris.csv"
 CLASSES = ("setosa", "versicolor", "virginica")
 
 
-from _common import ArgParser, curve_summary, plot_curves, require_matplotlib  # noqa: E402
+from _common import (  # noqa: E402
+    ArgParser, curve_summary, int_at_least, plot_curves, positive_float, require_matplotlib, widths,
+)
 
 
 def load_iris(path=DATA):
@@ -71,16 +73,16 @@ def run(*, epochs, lr, seed, test_frac):
 
 def main(argv=None) -> int:
     p = ArgParser(prog="train_iris.py", description="Document 000's 4-3-3 classifier on Iris, with manual_bp.")
-    p.add_argument("--epochs", type=int, default=500)
-    p.add_argument("--lr", type=float, default=0.5)
-    p.add_argument("--seed", type=int, default=0, help="seed of the split and the initial weights")
+    p.add_argument("--epochs", type=int_at_least(1), default=500)
+    p.add_argument("--lr", type=positive_float, default=0.5)
+    p.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the split and the initial weights")
     p.add_argument("--test-frac", type=float, default=0.3)
-    p.add_argument("--repeats", type=int, default=1, help="repeat for seeds seed..seed+N-1")
+    p.add_argument("--repeats", type=int_at_least(1), default=1, help="repeat for seeds seed..seed+N-1")
     p.add_argument("--plot", metavar="FILE.png", help="save the training loss curve (needs matplotlib)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     a = p.parse_args(argv)
-    if a.epochs < 1 or a.lr <= 0 or not 0 < a.test_frac < 1 or a.repeats < 1:
-        p.error("need --epochs >= 1, --lr > 0, 0 < --test-frac < 1, --repeats >= 1")
+    if not 0 < a.test_frac < 1:
+        p.error(f"--test-frac must lie strictly between 0 and 1, got {a.test_frac}")
     if a.plot:
         require_matplotlib(p.prog)
     runs = [run(epochs=a.epochs, lr=a.lr, seed=a.seed + r, test_frac=a.test_frac) for r in range(a.repeats)]

@@ -27,7 +27,9 @@ import numpy as np  # noqa: E402
 import manual_bp as bp  # noqa: E402
 
 
-from _common import ArgParser, curve_summary, plot_curves, require_matplotlib  # noqa: E402
+from _common import (  # noqa: E402
+    ArgParser, curve_summary, int_at_least, plot_curves, positive_float, require_matplotlib, widths,
+)
 
 
 def make_data(n, margin, seed):
@@ -67,16 +69,16 @@ def run(*, n, margin, lr, max_epochs, seed):
 
 def main(argv=None) -> int:
     p = ArgParser(prog="train_perceptron.py", description="Document 003's perceptron on a separable set, with manual_bp.")
-    p.add_argument("--n", type=int, default=100)
+    p.add_argument("--n", type=int_at_least(2), default=100)
     p.add_argument("--margin", type=float, default=0.05)
-    p.add_argument("--lr", type=float, default=1.0)
-    p.add_argument("--max-epochs", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lr", type=positive_float, default=1.0)
+    p.add_argument("--max-epochs", type=int_at_least(1), default=1000)
+    p.add_argument("--seed", type=int_at_least(0), default=0)
     p.add_argument("--plot", metavar="FILE.png", help="save the criterion curve (needs matplotlib)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     a = p.parse_args(argv)
-    if a.n < 2 or not 0 < a.margin < 1 or a.lr <= 0 or a.max_epochs < 1:
-        p.error("need --n >= 2, 0 < --margin < 1, --lr > 0, --max-epochs >= 1")
+    if not 0 < a.margin < 1:
+        p.error(f"--margin must lie strictly between 0 and 1, got {a.margin}")
     if a.plot:
         require_matplotlib(p.prog)
     r = run(n=a.n, margin=a.margin, lr=a.lr, max_epochs=a.max_epochs, seed=a.seed)

@@ -26,7 +26,9 @@ import numpy as np  # noqa: E402
 import manual_bp as bp  # noqa: E402
 
 
-from _common import ArgParser, curve_summary, plot_curves, require_matplotlib  # noqa: E402
+from _common import (  # noqa: E402
+    ArgParser, curve_summary, int_at_least, plot_curves, positive_float, require_matplotlib, widths,
+)
 
 
 def make_data(seed, n=200):
@@ -52,16 +54,14 @@ def run(*, hidden, epochs, lr, batch_size, seed):
 
 def main(argv=None) -> int:
     p = ArgParser(prog="train_regressor.py", description="Document 000's regressor on y = sin(x), with manual_bp.")
-    p.add_argument("--hidden", type=int, default=16)
-    p.add_argument("--epochs", type=int, default=1000)
-    p.add_argument("--lr", type=float, default=0.2)
-    p.add_argument("--batch-size", type=int, default=16, help="0 for full-batch gradient descent")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hidden", type=int_at_least(1), default=16)
+    p.add_argument("--epochs", type=int_at_least(1), default=1000)
+    p.add_argument("--lr", type=positive_float, default=0.2)
+    p.add_argument("--batch-size", type=int_at_least(0), default=16, help="0 for full-batch gradient descent")
+    p.add_argument("--seed", type=int_at_least(0), default=0)
     p.add_argument("--plot", metavar="FILE.png", help="save the training loss curve (needs matplotlib)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     a = p.parse_args(argv)
-    if a.hidden < 1 or a.epochs < 1 or a.lr <= 0 or a.batch_size < 0:
-        p.error("need --hidden >= 1, --epochs >= 1, --lr > 0, --batch-size >= 0")
     if a.plot:
         require_matplotlib(p.prog)
     r = run(hidden=a.hidden, epochs=a.epochs, lr=a.lr, batch_size=a.batch_size or None, seed=a.seed)

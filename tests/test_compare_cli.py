@@ -92,6 +92,8 @@ def test_one_network_table_with_entries():
     ["--sizes", "4,3", "--loss", "cross_entropy", "--half"],
     ["--sizes", "4,3", "--activations", "leaky_relu(x)"],
     ["--batch", "0"],
+    ["--seed", "-1"],
+    ["--sizes", "4"],
     ["--sweep", "3", "--example", "examples/doc002_2-2-1_linear.toml"],
     ["--example", "examples/no_such_file.toml"],
     ["--plot", "no/such/dir/curve.png"],

@@ -93,7 +93,15 @@ def test_plot_flag(tmp_path):
 
 
 def test_bad_usage_exits_2():
-    for script, args in (("train_iris.py", ["--epochs", "0"]), ("train_doc003.py", ["--hidden", "x"]),
-                         ("train_regressor.py", ["--nope"])):
+    for script, args, says in (
+            ("train_iris.py", ["--epochs", "0"], "--epochs: expected an integer >= 1"),
+            ("train_iris.py", ["--test-frac", "1"], "--test-frac must lie strictly between 0 and 1"),
+            ("train_doc003.py", ["--hidden", "x"], "--hidden: expected comma-separated widths"),
+            ("train_doc003.py", ["--lr", "0"], "--lr: expected a positive finite number"),
+            ("train_perceptron.py", ["--margin", "1"], "--margin must lie strictly between 0 and 1"),
+            ("train_regressor.py", ["--nope"], "unrecognized arguments"),
+            *((script, ["--seed", "-1"], "--seed: expected an integer >= 0")  # was a numpy traceback
+              for script in ("train_iris.py", "train_doc003.py", "train_perceptron.py", "train_regressor.py"))):
         r = run(script, *args)
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, (script, r.stderr)
+        assert says in r.stderr, (script, r.stderr)
