@@ -246,27 +246,27 @@ def _matrix(v, where: str, ndim: int) -> np.ndarray:
     return arr
 
 
+def _read_leaf(table: dict, key: str, shape: tuple, where: str, base_value, missing: str):
+    """``table[key]`` as an array of ``shape``, else a copy of ``base_value``, else an error."""
+    if key in table:
+        arr = _matrix(table[key], f"{where}.{key}", len(shape))
+        if arr.shape != shape:
+            layout = " (n_in, n_out)" if key.startswith("W") else ""
+            raise ExampleFormatError(f"{where}.{key} must have shape {shape}{layout}, got {arr.shape}")
+        return arr
+    if base_value is not None:
+        return base_value.copy()
+    raise ExampleFormatError(f"{where}: missing {key} ({missing})")
+
+
 def _read_params(table: dict, net: bp.Network, where: str, base=None) -> list:
     params = []
     for l, ((w_shape, b_shape), has_b) in enumerate(zip(net.shapes(), net.bias), start=1):
-        if f"W{l}" in table:
-            W = _matrix(table[f"W{l}"], f"{where}.W{l}", 2)
-            if W.shape != w_shape:
-                raise ExampleFormatError(f"{where}.W{l} must have shape {w_shape} (n_in, n_out), got {W.shape}")
-        elif base is not None:
-            W = base[l - 1][0].copy()
-        else:
-            raise ExampleFormatError(f"{where}: missing W{l} (shape {w_shape})")
+        W_base, b_base = (None, None) if base is None else base[l - 1]
+        W = _read_leaf(table, f"W{l}", w_shape, where, W_base, f"shape {w_shape}")
         b = None
         if has_b:
-            if f"b{l}" in table:
-                b = _matrix(table[f"b{l}"], f"{where}.b{l}", 1)
-                if b.shape != b_shape:
-                    raise ExampleFormatError(f"{where}.b{l} must have shape {b_shape}, got {b.shape}")
-            elif base is not None:
-                b = base[l - 1][1].copy()
-            else:
-                raise ExampleFormatError(f"{where}: missing b{l} (network bias for layer {l} is on)")
+            b = _read_leaf(table, f"b{l}", b_shape, where, b_base, f"network bias for layer {l} is on")
         elif f"b{l}" in table:
             raise ExampleFormatError(f"{where}: b{l} given but the network has no bias in layer {l}")
         params.append((W, b))

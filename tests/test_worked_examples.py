@@ -331,6 +331,24 @@ def test_format_errors(tmp_path, body, message):
         load_example(write(tmp_path, EX_TEMPLATE + body))
 
 
+W2_LINE = "W2 = [[0.14], [0.15]]"
+
+
+@pytest.mark.parametrize("old, new, message", [
+    (W2_LINE + "\n", "", r": \[params\]: missing W2 \(shape \(2, 1\)\)$"),
+    (W2_LINE, "W2 = [[0.14, 0.15]]", r": \[params\]\.W2 must have shape \(2, 1\) \(n_in, n_out\), got \(1, 2\)$"),
+    (W2_LINE, W2_LINE + "\nb2 = [0.1]", r": \[params\]: b2 given but the network has no bias in layer 2$"),
+    ("bias = false", "bias = [true, false]", r": \[params\]: missing b1 \(network bias for layer 1 is on\)$"),
+    ("bias = false\n[params]", "bias = [true, false]\n[params]\nb1 = [0.1, 0.2, 0.3]",
+     r": \[params\]\.b1 must have shape \(2,\), got \(3,\)$"),
+])
+def test_params_format_errors(tmp_path, old, new, message):
+    assert old in EX_TEMPLATE
+    text = EX_TEMPLATE.replace(old, new) + claim("a", "loss", "1")
+    with pytest.raises(ExampleFormatError, match=message):
+        load_example(write(tmp_path, text))
+
+
 def test_format_errors_in_file(tmp_path):
     with pytest.raises(ExampleFormatError, match="no such file"):
         load_example(tmp_path / "missing.toml")
