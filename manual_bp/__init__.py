@@ -22,7 +22,7 @@ from .activations import (
     Tanh,
     get_activation,
 )
-from .backprop import deltas, forward, gradients, loss, loss_and_gradients, predict
+from .backprop import deltas, forward, gradients, input_gradient, loss, loss_and_gradients, predict
 from .losses import LOSSES, BinaryCrossEntropy, CrossEntropy, Loss, SquaredError, get_loss
 from .network import INIT_SCHEMES, REDUCTIONS, Network, init_params
 from .perceptron import (
@@ -44,7 +44,7 @@ __all__ = [
     "ACTIVATIONS", "get_activation",
     "Loss", "SquaredError", "CrossEntropy", "BinaryCrossEntropy", "LOSSES", "get_loss",
     # the delta rule
-    "forward", "predict", "loss", "deltas", "gradients", "loss_and_gradients",
+    "forward", "predict", "loss", "deltas", "gradients", "loss_and_gradients", "input_gradient",
     # training
     "sgd_step", "train", "TrainResult",
     # perceptron (document 003)

@@ -12,7 +12,10 @@ Backward, the delta recursion with ``δ_l = ∂L/∂z_l``::
     db_l    = δ_l.sum(0)                (n_l,)
     δ_{l-1} = (δ_l @ W_l.T) ⊙ f'_{l-1}(z_{l-1})
 
-where ``s`` is the loss convention's scale (½ and/or 1/N).  No autodiff and no
+where ``s`` is the loss convention's scale (½ and/or 1/N).  With L2 weight
+decay (``net.l2 > 0``) the loss gains ``l2 · Σ_l ‖W_l‖²`` and each ``dW_l``
+gains ``2·l2·W_l``; the deltas do not change.  The input gradient is
+``∂L/∂x = δ_1 @ W_1.T``.  No autodiff and no
 finite differences: every line is one of the equations above.
 
 Speed (``scripts/bench.py`` measures it against the matrix products alone):
@@ -33,7 +36,7 @@ import numpy as np
 from ._validate import check_batch, check_net, check_params, check_x
 from .network import Network
 
-__all__ = ["forward", "predict", "loss", "deltas", "gradients", "loss_and_gradients"]
+__all__ = ["forward", "predict", "loss", "deltas", "gradients", "loss_and_gradients", "input_gradient"]
 
 
 def _forward(net: Network, params, x, keep_z: bool = True):
@@ -58,9 +61,12 @@ def _forward(net: Network, params, x, keep_z: bool = True):
     return zs, as_
 
 
-def _loss_from(net: Network, zs, as_, y) -> float:
+def _loss_from(net: Network, params, zs, as_, y) -> float:
     per_sample = net.loss_fn.value(zs[-1], as_[-1], y)
-    return net.batch_scale(y.shape[0]) * per_sample.sum()
+    L = net.batch_scale(y.shape[0]) * per_sample.sum()
+    if net.l2:  # l2 · Σ_l ‖W_l‖², once per batch whatever the reduction
+        L += net.l2 * sum(np.vdot(W, W) for W, _ in params)
+    return L
 
 
 def _backward(net: Network, params, zs, as_, y):
@@ -81,10 +87,13 @@ def _backward(net: Network, params, zs, as_, y):
     return out
 
 
-def _param_grads(params, as_, ds):
+def _param_grads(net: Network, params, as_, ds):
     grads = []
+    decay = 2.0 * net.l2
     for (W, b), a_prev, delta in zip(params, as_[:-1], ds):
         dW = a_prev.T @ delta
+        if decay:
+            dW += decay * W  # ∂(l2·‖W‖²)/∂W = 2·l2·W
         db = delta.sum(axis=0) if b is not None else None
         grads.append((dW, db))
     return grads
@@ -113,7 +122,7 @@ def loss(net: Network, params, x, y) -> float:
     """Total loss ``L = s · Σ_n ℓ_n`` for the batch (a Python-compatible float)."""
     _, x, y = check_batch(net, params, x, y)
     zs, as_ = _forward(net, params, x, keep_z=False)
-    return _loss_from(net, zs, as_, y)
+    return _loss_from(net, params, zs, as_, y)
 
 
 def deltas(net: Network, params, x, y) -> list[np.ndarray]:
@@ -127,12 +136,19 @@ def gradients(net: Network, params, x, y):
     """``[(dW_1, db_1), ...]``: ∂L/∂W_l ``(n_{l-1}, n_l)``, ∂L/∂b_l ``(n_l,)`` or None."""
     _, x, y = check_batch(net, params, x, y)
     zs, as_ = _forward(net, params, x, keep_z=False)
-    return _param_grads(params, as_, _backward(net, params, zs, as_, y))
+    return _param_grads(net, params, as_, _backward(net, params, zs, as_, y))
+
+
+def input_gradient(net: Network, params, x, y) -> np.ndarray:
+    """``∂L/∂x = δ_1 @ W_1.T``, shape ``(n_batch, sizes[0])`` (the L2 term does not depend on x)."""
+    _, x, y = check_batch(net, params, x, y)
+    zs, as_ = _forward(net, params, x, keep_z=False)
+    return _backward(net, params, zs, as_, y)[0] @ params[0][0].T
 
 
 def loss_and_gradients(net: Network, params, x, y):
     """``(L, grads)`` from one forward pass (what training needs)."""
     _, x, y = check_batch(net, params, x, y)
     zs, as_ = _forward(net, params, x, keep_z=False)
-    grads = _param_grads(params, as_, _backward(net, params, zs, as_, y))
-    return _loss_from(net, zs, as_, y), grads
+    grads = _param_grads(net, params, as_, _backward(net, params, zs, as_, y))
+    return _loss_from(net, params, zs, as_, y), grads

@@ -46,9 +46,17 @@ class Network:
         Multiply squared error by ½ (only meaningful for squared error).
     bias : bool or sequence of bool
         One flag for all layers, or one per layer.
+    l2 : float >= 0
+        L2 weight decay: the total loss gains ``l2 · Σ_l ‖W_l‖²`` (squared
+        Frobenius norms, biases excluded), added once to the batch loss
+        whatever the reduction, so every ``dW_l`` gains ``2·l2·W_l``.  The
+        common conventions map onto it as: ``λ/2 · Σ‖W‖²`` → ``l2 = λ/2``;
+        ``λ/(2n) · Σ‖W‖²`` over a training set of n → ``l2 = λ/(2n)``;
+        ``reg · Σ W²`` (cs231n) → ``l2 = reg``; a decay step
+        ``W ← (1 − η·wd)·W − η·∇`` → ``l2 = wd/2``.
 
-    The total loss is ``L = (½ if half) · (1/N if mean) · Σ_n ℓ_n``: Σ, ½Σ,
-    (1/N)Σ and 1/(2N)Σ are ``half``/``reduction`` combinations.
+    The total loss is ``L = (½ if half) · (1/N if mean) · Σ_n ℓ_n + l2 · Σ_l ‖W_l‖²``:
+    Σ, ½Σ, (1/N)Σ and 1/(2N)Σ are ``half``/``reduction`` combinations.
     """
 
     sizes: tuple[int, ...]
@@ -57,6 +65,7 @@ class Network:
     reduction: str = "sum"
     half: bool = False
     bias: tuple[bool, ...] | bool = True
+    l2: float = 0.0
     loss_fn: Loss = field(init=False, repr=False, compare=False)
     # What shapes() returns, computed once: validation reads it on every call.
     _shapes: tuple = field(init=False, repr=False, compare=False)
@@ -130,6 +139,13 @@ class Network:
                     raise TypeError(f"bias[{i}] must be True or False, got {flag!r}")
             bias = tuple(bool(f) for f in bias)
 
+        l2 = self.l2
+        if isinstance(l2, (bool, np.bool_)) or not isinstance(l2, numbers.Real):
+            raise TypeError(f"l2 must be a real number >= 0 (the weight-decay coefficient), got {l2!r}")
+        if not (np.isfinite(l2) and l2 >= 0):
+            raise ValueError(f"l2 must be a finite number >= 0 (the weight-decay coefficient), got {l2!r}")
+
+        object.__setattr__(self, "l2", float(l2))
         object.__setattr__(self, "sizes", sizes)
         object.__setattr__(self, "activations", acts)
         object.__setattr__(self, "loss", loss_fn.name)
@@ -163,9 +179,10 @@ class Network:
         """One line, e.g. ``4-3-3 sigmoid,softmax cross_entropy sum``."""
         conv = self.reduction + (" half" if self.half else "")
         nob = "" if all(self.bias) else " bias=" + "".join("1" if b else "0" for b in self.bias)
+        l2 = f" l2={self.l2:g}" if self.l2 else ""
         return (
             "-".join(map(str, self.sizes)) + " " + ",".join(map(str, self.activations))
-            + f" {self.loss} {conv}{nob}"
+            + f" {self.loss} {conv}{nob}{l2}"
         )
 
 

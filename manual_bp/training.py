@@ -94,7 +94,7 @@ def train(
 
     def full_loss(p):
         zs, as_ = _forward(net, p, x, keep_z=False)
-        return float(_loss_from(net, zs, as_, y))
+        return float(_loss_from(net, p, zs, as_, y))
 
     params = [(W.copy(), None if b is None else b.copy()) for W, b in params]
     history = [full_loss(params)]
@@ -112,7 +112,7 @@ def train(
             for idx in batches:
                 xb, yb = x[idx], y[idx]
                 zs, as_ = _forward(net, params, xb, keep_z=False)
-                grads = _param_grads(params, as_, _backward(net, params, zs, as_, yb))
+                grads = _param_grads(net, params, as_, _backward(net, params, zs, as_, yb))
                 params = _update(params, grads, lr)
             epoch += 1
             history.append(full_loss(params))

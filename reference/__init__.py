@@ -25,7 +25,7 @@ are never modified.  JAX's x64 mode is only enabled inside a scoped
 """
 from .comparison import GradientReport, check_gradients, compare, compare_perceptron, step_curve
 from .fast import Derivatives, fast_derivatives
-from .model import deltas, gradients, loss
+from .model import deltas, forward, gradients, input_gradient, loss
 from .numerical import (
     KinkCrossingError,
     central_difference_gradients,
@@ -66,7 +66,9 @@ __all__ = [
     "deltas",
     "directional_derivatives",
     "fast_derivatives",
+    "forward",
     "gradients",
+    "input_gradient",
     "kink_distance",
     "loss",
     "max_error",

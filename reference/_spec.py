@@ -39,6 +39,7 @@ class Spec(NamedTuple):
     reduction: str
     half: bool
     bias: tuple[bool, ...]
+    l2: float = 0.0  # weight decay: L gains l2 · Σ_l ‖W_l‖²
 
     @property
     def n_layers(self) -> int:
@@ -56,6 +57,7 @@ def spec_of(net) -> Spec:
     try:
         sizes, acts, loss = net.sizes, net.activations, net.loss
         reduction, half, bias = net.reduction, net.half, net.bias
+        l2 = getattr(net, "l2", 0.0)
     except AttributeError as exc:
         raise TypeError(
             f"net must be a manual_bp.Network (sizes, activations, loss, reduction, half, bias), "
@@ -98,7 +100,9 @@ def spec_of(net) -> Spec:
         raise ValueError(f"net.reduction must be one of {REDUCTIONS}, got {reduction!r}")
     if _flag(half, "net.half") and loss != "squared_error":
         raise ValueError(f"net.half is the ½ of squared error; it does not apply to {loss!r}")
-    return Spec(sizes, tuple(pairs), loss, reduction, bool(half), bias)
+    if isinstance(l2, (bool, np.bool_)) or not isinstance(l2, numbers.Real) or not (np.isfinite(l2) and l2 >= 0):
+        raise ValueError(f"net.l2 must be a finite number >= 0, got {l2!r}")
+    return Spec(sizes, tuple(pairs), loss, reduction, bool(half), bias, float(l2))
 
 
 def check_params(spec: Spec, params) -> tuple[list, np.dtype]:

@@ -77,11 +77,11 @@ def _activate(z, code, slope, mask):
     return jax.lax.switch(code, branches, z)
 
 
-def _padded_loss(Ws, bs, e, x, y, codes, slopes, loss_code, out_mask, batch_mask, scale):
+def _padded_loss(Ws, bs, e, x, y, codes, slopes, loss_code, out_mask, batch_mask, scale, l2):
     """``L`` for one padded net: ``Ws (depth, P, P)``, ``bs (depth, P)``,
     ``e (depth, B, P)``, ``x``/``y`` ``(B, P)``, ``codes``/``slopes`` ``(depth,)``,
     ``loss_code ()`` (index into LOSS_NAMES), ``out_mask (P,)``, ``batch_mask (B,)``,
-    ``scale ()``."""
+    ``scale ()``, ``l2 ()`` (padded entries of W are 0, so Σ W² is exact)."""
     depth = Ws.shape[0]
     a = x
     for l in range(depth):
@@ -94,7 +94,7 @@ def _padded_loss(Ws, bs, e, x, y, codes, slopes, loss_code, out_mask, batch_mask
         lambda z, a: _softplus(jnp, z) - y * z,
     ], z, a)
     per_sample = jnp.sum(jnp.where(out_mask, per_unit, 0), axis=-1)
-    return scale * jnp.sum(jnp.where(batch_mask, per_sample, 0))
+    return scale * jnp.sum(jnp.where(batch_mask, per_sample, 0)) + l2 * jnp.sum(Ws * Ws)
 
 
 _padded_value_and_grads = jax.jit(jax.value_and_grad(_padded_loss, argnums=(0, 1, 2)))
@@ -135,9 +135,10 @@ def fast_derivatives(net, params, x, y) -> Derivatives:
     batch_mask = np.arange(B) < n_batch
     scale = np.asarray((0.5 if spec.half else 1.0) / (n_batch if spec.reduction == "mean" else 1), dtype)
     e = np.zeros((depth, B, P), dtype)
+    l2 = np.asarray(spec.l2, dtype)
     with jax.enable_x64(bool(dtype == np.float64)):
         value, (dWs, dbs, de) = _padded_value_and_grads(
-            Ws, bs, e, xp, yp, codes, slopes, loss_code, out_mask, batch_mask, scale
+            Ws, bs, e, xp, yp, codes, slopes, loss_code, out_mask, batch_mask, scale, l2
         )
         value, dWs, dbs, de = float(value), np.asarray(dWs), np.asarray(dbs), np.asarray(de)
     assert dWs.dtype == dtype, (dWs.dtype, dtype)

@@ -22,7 +22,7 @@ import numpy as np
 
 from ._spec import Spec, check_all
 
-__all__ = ["deltas", "gradients", "loss", "loss_xp"]
+__all__ = ["deltas", "forward", "forward_xp", "gradients", "input_gradient", "loss", "loss_xp"]
 
 
 # ---------------------------------------------------------------------------
@@ -101,6 +101,25 @@ def per_sample_loss(xp, loss_name: str, z, a, y):
     raise ValueError(f"unknown loss {loss_name!r}")
 
 
+def forward_xp(xp, spec: Spec, params, x, e=None):
+    """Every layer's ``z_l`` and ``a_l``, in array module ``xp``: ``(zs, as_)`` with ``as_[0] = x``.
+
+    Shapes as for :func:`loss_xp`: ``zs[l-1]`` and ``as_[l]`` are ``(..., n_batch, sizes[l])``.
+    """
+    zs, as_ = [], [x]
+    a = x
+    for l, ((W, b), (name, slope)) in enumerate(zip(params, spec.activations)):
+        z = a @ W
+        if b is not None:
+            z = z + b[..., None, :]
+        if e is not None:
+            z = z + e[l]
+        a = activate(xp, name, slope, z)
+        zs.append(z)
+        as_.append(a)
+    return zs, as_
+
+
 def loss_xp(xp, spec: Spec, params, x, y, e=None):
     """Total loss ``L`` for one or many parameter sets, in array module ``xp``.
 
@@ -118,7 +137,7 @@ def loss_xp(xp, spec: Spec, params, x, y, e=None):
 
     Returns
     -------
-    ``L`` of shape ``(...)``: ``(½ if half) · (1/N if mean) · Σ_n ℓ_n``.
+    ``L`` of shape ``(...)``: ``(½ if half) · (1/N if mean) · Σ_n ℓ_n + l2 · Σ_l ‖W_l‖²``.
     """
     a = x
     last = spec.n_layers - 1
@@ -132,7 +151,11 @@ def loss_xp(xp, spec: Spec, params, x, y, e=None):
             a = activate(xp, name, slope, z)
     n_batch = x.shape[0]
     scale = (0.5 if spec.half else 1.0) / (n_batch if spec.reduction == "mean" else 1)
-    return scale * xp.sum(per_sample_loss(xp, spec.loss, z, a, y), axis=-1)
+    total = scale * xp.sum(per_sample_loss(xp, spec.loss, z, a, y), axis=-1)
+    if spec.l2:
+        # Written as Σ W·W, not Σ |W|²: analytic, so the complex step sees it too.
+        total = total + spec.l2 * sum(xp.sum(W * W, axis=(-2, -1)) for W, _ in params)
+    return total
 
 
 # ---------------------------------------------------------------------------
@@ -152,20 +175,21 @@ def _loss_of(spec: Spec, params, e, x, y):
 # static and the shapes/dtype key jit's cache.  Eager jax.grad would compile
 # every primitive separately for every new shape, ~1 s per random
 # architecture against ~0.2 s for one compilation here.
-_value_and_grads = jax.jit(jax.value_and_grad(_loss_of, argnums=(1, 2)), static_argnums=0)
+_value_and_grads = jax.jit(jax.value_and_grad(_loss_of, argnums=(1, 2, 3)), static_argnums=0)
 
 
 def _evaluate(net, params, x, y):
-    """``(L, grads, deltas)`` as Python float and NumPy arrays of the params' dtype."""
+    """``(L, grads, deltas, dL/dx)`` as Python float and NumPy arrays of the params' dtype."""
     spec, params, x, y, dtype = check_all(net, params, x, y)
     n_batch = x.shape[0]
     e0 = [np.zeros((n_batch, n), dtype) for n in spec.sizes[1:]]
     with _x64(dtype):
-        value, (grads, ds) = _value_and_grads(spec, params, e0, x, y)
+        value, (grads, ds, dx) = _value_and_grads(spec, params, e0, x, y)
         value = float(value)
         grads = [(_to_numpy(dW, dtype), None if db is None else _to_numpy(db, dtype)) for dW, db in grads]
         ds = [_to_numpy(d, dtype) for d in ds]
-    return value, grads, ds
+        dx = _to_numpy(dx, dtype)
+    return value, grads, ds, dx
 
 
 def _to_numpy(v, dtype):
@@ -206,3 +230,24 @@ def deltas(net, params, x, y) -> list:
     include the loss scaling (½, 1/N).  Arguments as for :func:`loss`.
     """
     return _evaluate(net, params, x, y)[2]
+
+
+def input_gradient(net, params, x, y):
+    """``∂L/∂x`` by ``jax.grad``, shape ``(n_batch, sizes[0])``, in the params' dtype.
+
+    Arguments as for :func:`loss`.  (Integer inputs are differentiated as the
+    float values they are converted to.)
+    """
+    return _evaluate(net, params, x, y)[3]
+
+
+def forward(net, params, x):
+    """``(zs, as_)`` of the reference model under NumPy: ``zs[l-1] = z_l`` and
+    ``as_[l] = a_l`` of shape ``(n_batch, sizes[l])``, ``as_[0] = x`` (as the params' dtype)."""
+    from ._spec import check_params, check_x, spec_of
+
+    spec = spec_of(net)
+    params, dtype = check_params(spec, params)
+    x = check_x(spec, x, dtype)
+    zs, as_ = forward_xp(np, spec, params, x)
+    return [np.asarray(z, dtype) for z in zs], [np.asarray(a, dtype) for a in as_]

@@ -25,16 +25,16 @@ def _sigmoid(v):
     return 0.5 * (1 + np.tanh(0.5 * v))
 
 
-def _param_grads_dW_transposed(params, as_, ds):
+def _param_grads_dW_transposed(net, params, as_, ds):
     return [((a.T @ d).T, None if b is None else d.sum(0)) for (W, b), a, d in zip(params, as_[:-1], ds)]
 
 
-def _param_grads_bias_not_summed(params, as_, ds):
+def _param_grads_bias_not_summed(net, params, as_, ds):
     # db = δ of the first sample only: right for batch 1, wrong otherwise.
     return [(a.T @ d, None if b is None else d[0].copy()) for (W, b), a, d in zip(params, as_[:-1], ds)]
 
 
-def _param_grads_bias_averaged(params, as_, ds):
+def _param_grads_bias_averaged(net, params, as_, ds):
     return [(a.T @ d, None if b is None else d.mean(0)) for (W, b), a, d in zip(params, as_[:-1], ds)]
 
 
