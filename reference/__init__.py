@@ -80,7 +80,7 @@ __all__ = [
     "compare",
     "compare_perceptron",
     "step_curve",
-    # worked examples (examples/*.toml)
+    # worked examples (reference/data/examples/*.toml)
     "ExampleFormatError",
     "ExampleReport",
     "WorkedExample",

@@ -168,7 +168,9 @@ def _documents(args):
         return net, *_random_case(net, args, init=init)
 
     def from_example(name):
-        ex = ref.load_example(ROOT / "examples" / name)
+        from reference._resources import EXAMPLES_DIR
+
+        ex = ref.load_example(EXAMPLES_DIR / name)
         params = [(W.astype(dtype), None if b is None else b.astype(dtype)) for W, b in ex.params]
         return ex.net, params, ex.x.astype(dtype), ex.y.astype(dtype)
 

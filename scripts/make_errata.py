@@ -19,10 +19,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from reference.document_formulas import check_formulas, formula_errata_markdown  # noqa: E402
+from reference._resources import EXAMPLES_DIR  # noqa: E402
 from reference.worked_examples import ExampleFormatError, check_example, errata_markdown  # noqa: E402
 
 
-def build(examples_dir: Path = ROOT / "examples") -> str:
+def build(examples_dir: Path = EXAMPLES_DIR) -> str:
     files = sorted(examples_dir.glob("*.toml"))
     if not files:
         raise ExampleFormatError(f"no *.toml worked examples in {examples_dir}")

@@ -4,7 +4,7 @@
     python scripts/train_iris.py [--epochs 500] [--lr 0.5] [--seed 0] [--test-frac 0.3]
                                  [--repeats 1] [--plot curve.png] [--json]
 
-Reads data/iris.csv (shipped; nothing is downloaded), splits it per class into
+Reads reference/data/iris.csv (shipped; nothing is downloaded), splits it per class into
 a training part and a held-out part (``--test-frac``, seeded), standardises the
 features with the training part's mean and sd, trains with manual_bp.train
 (full-batch gradient descent on the mean cross-entropy), and prints the loss
@@ -24,8 +24,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import numpy as np  # noqa: E402
 
 import manual_bp as bp  # noqa: E402
+from reference._resources import IRIS_CSV  # noqa: E402
 
-DATA = ROOT / "data" / "iris.csv"
+DATA = IRIS_CSV
 CLASSES = ("setosa", "versicolor", "virginica")
 
 

@@ -94,8 +94,8 @@ def test_one_network_table_with_entries():
     ["--batch", "0"],
     ["--seed", "-1"],
     ["--sizes", "4"],
-    ["--sweep", "3", "--example", "examples/doc002_2-2-1_linear.toml"],
-    ["--example", "examples/no_such_file.toml"],
+    ["--sweep", "3", "--example", "reference/data/examples/doc002_2-2-1_linear.toml"],
+    ["--example", "reference/data/examples/no_such_file.toml"],
     ["--plot", "no/such/dir/curve.png"],
     ["--unknown"],
 ], ids=lambda a: " ".join(a))
@@ -115,7 +115,7 @@ def test_help_is_fast_and_imports_neither_jax_nor_numpy():
 
 
 def test_shipped_worked_examples_exit_1_for_their_wrong_claims():
-    paths = sorted((ROOT / "examples").glob("*.toml"))
+    paths = sorted((ROOT / "reference" / "data" / "examples").glob("*.toml"))
     assert paths
     for path in paths[:-1]:
         r = run("--example", str(path.relative_to(ROOT)))

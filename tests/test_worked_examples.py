@@ -29,7 +29,7 @@ from reference.worked_examples import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
+EXAMPLES = ROOT / "reference" / "data" / "examples"
 DOC002 = EXAMPLES / "doc002_2-2-1_linear.toml"
 EX1 = EXAMPLES / "doc003_ex1_sigmoid_neuron.toml"
 EX2 = EXAMPLES / "doc003_ex2_2-2-2-1_network.toml"
