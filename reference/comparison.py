@@ -53,7 +53,7 @@ from .numerical import (
     directional_derivatives,
     project_gradients,
 )
-from .tolerances import allclose_tree, max_error, tolerance
+from .tolerances import allclose_tree, derivative_bounds, max_error, tolerance
 
 __all__ = [
     "MAX_PER_PARAMETER",
@@ -336,8 +336,13 @@ class GradientReport:
 # Comparing arrays
 # ---------------------------------------------------------------------------
 
-def _agreement(actual, expected, dtype, kind: str) -> Agreement:
-    """:class:`Agreement` of two same-shape arrays under ``tolerance(dtype, kind)``."""
+def _agreement(actual, expected, dtype, kind: str, bound=None) -> Agreement:
+    """:class:`Agreement` of two same-shape arrays under ``tolerance(dtype, kind)``,
+    or entry by entry under ``bound`` (same shape, from :func:`reference.tolerances.derivative_bounds`).
+
+    With ``bound`` the reported scalar bound is ``max_abs / max(|Δ| / bound)``,
+    so ``max_abs / bound`` is the largest fraction of its own bound any entry uses.
+    """
     a = np.asarray(actual, np.float64)
     e = np.asarray(expected, np.float64)
     if a.size == 0:
@@ -345,6 +350,12 @@ def _agreement(actual, expected, dtype, kind: str) -> Agreement:
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(a - e)
     max_abs = float(np.nan_to_num(diff, nan=np.inf).max())
+    if bound is not None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio = np.nan_to_num(np.where(diff > 0, diff / bound, 0.0), nan=np.inf)
+        worst = float(ratio.max())
+        eff = max_abs / worst if 0 < worst < math.inf else (float(np.max(bound)) if worst == 0 else 0.0)
+        return Agreement(max_abs, max_error([a], [e]), eff, worst <= 1.0)
     scale = max(float(np.abs(a).max()), float(np.abs(e).max()))
     tol = tolerance(dtype, kind)
     bound = tol.atol + tol.rtol * scale if math.isfinite(scale) else math.inf
@@ -361,18 +372,23 @@ def _leaf_problem(c, ref) -> str:
     return ""
 
 
-def _compare_leaf(c, refs: dict, dtype) -> tuple[dict, tuple | None, dict, str]:
-    """``(errors, worst_index, worst_values, note)`` for one parameter's gradient."""
+def _compare_leaf(c, refs: dict, dtype, jax_bound=None) -> tuple[dict, tuple | None, dict, str]:
+    """``(errors, worst_index, worst_values, note)`` for one parameter's gradient.
+
+    ``jax_bound``: per-entry bound for the candidate vs jax.grad (else the table).
+    """
     ref = refs["jax"]
     note = _leaf_problem(c, ref)
     if note:
         return {}, None, {}, note
-    errors = {o: _agreement(c, r, dtype, _KIND[o]) for o, r in refs.items()}
+    errors = {o: _agreement(c, r, dtype, _KIND[o], jax_bound if o == "jax" else None) for o, r in refs.items()}
     # The worst element: largest error in units of each oracle's own bound,
     # so a loose oracle's rounding does not outrank a tight oracle's miss.
     c64 = c.astype(np.float64)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        ratio = np.max([np.abs(c64 - r.astype(np.float64)) / errors[o].bound for o, r in refs.items()], axis=0)
+        ratio = np.max([np.abs(c64 - r.astype(np.float64))
+                        / (jax_bound if o == "jax" and jax_bound is not None else errors[o].bound)
+                        for o, r in refs.items()], axis=0)
     idx = np.unravel_index(int(np.argmax(np.nan_to_num(ratio, nan=np.inf))), c.shape) if c.size else None
     values = {} if idx is None else {"candidate": float(c[idx]), **{o: float(r[idx]) for o, r in refs.items()}}
     return errors, None if idx is None else tuple(int(i) for i in idx), values, ""
@@ -587,15 +603,17 @@ def _name_of(fn) -> str:
 
 
 def _build(*, model, n_batch, dtype, n_params, candidate, jax_method, numerical, leaves, oracle_trees,
-           methods, skipped, conv, n_layers=0, layers_fn=None, directional=None, kinks=False, step=0.0):
+           methods, skipped, conv, n_layers=0, layers_fn=None, directional=None, kinks=False, step=0.0,
+           jax_bounds=None):
     """Compare, triangulate, diagnose and localise; return the :class:`GradientReport`.
 
     ``leaves``: ``[(name, layer, candidate array, {oracle: array})]`` in
     parameter order; ``oracle_trees``: oracle -> its whole gradient tree
     (for oracle-vs-jax checks); ``layers_fn(rows, grads_agree)`` gives
-    ``(layers, source)`` for the localisation.
+    ``(layers, source)`` for the localisation; ``jax_bounds``: parameter name
+    -> per-entry rounding bound for the candidate vs jax.grad (else the table).
     """
-    compared = {name: _compare_leaf(c, refs, dtype) for name, _, c, refs in leaves}
+    compared = {name: _compare_leaf(c, refs, dtype, (jax_bounds or {}).get(name)) for name, _, c, refs in leaves}
     numerical_oracles = [o for o in oracle_trees if o != "jax"]
     cand_ok = {o: all(o in compared[n][0] and compared[n][0][o].ok for n, *_ in leaves) for o in oracle_trees}
     jax_ok = {o: allclose_tree(oracle_trees[o], oracle_trees["jax"], dtype=dtype, kind=_KIND[o])
@@ -730,6 +748,11 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, numeric
     n_batch = int(np.shape(x)[0])
     cand = _candidate_tree(candidate(net, params, x, y), spec.n_layers, "candidate")
     jgrads, jdeltas, jmethod = _jax_source(net, params, x, y, spec, jax_path)
+    # Candidate vs jax.grad: both exact, so each entry may differ by rounding
+    # only, bounded from the absolute values of its terms (None: use the table).
+    bounds = derivative_bounds(net, params, x, y)
+    jax_bounds = None if bounds is None else {
+        f"{k}{l}": B for l, pair in enumerate(bounds[0], start=1) for k, B in zip("Wb", pair) if B is not None}
 
     trees = {"jax": jgrads}
     methods = {"jax": jmethod}
@@ -768,7 +791,8 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, numeric
         if isinstance(cd, np.ndarray) or not hasattr(cd, "__len__") or len(cd) != spec.n_layers:
             raise ValueError(f"candidate_deltas must return one δ per layer ({spec.n_layers})")
         jd = jdeltas()
-        return tuple(LayerComparison(l, f"δ_{l}", _agreement_or_mismatch(cd[l - 1], jd[l - 1], dtype))
+        return tuple(LayerComparison(l, f"δ_{l}", _agreement_or_mismatch(
+            cd[l - 1], jd[l - 1], dtype, None if bounds is None else bounds[1][l - 1]))
                      for l in range(spec.n_layers, 0, -1)), "deltas"
 
     return _build(
@@ -777,15 +801,16 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, numeric
         conv={"half": spec.half, "reduction": spec.reduction, "squared_error": spec.loss == "squared_error",
               "n_out": spec.sizes[-1]},
         n_layers=spec.n_layers, layers_fn=layers_fn, directional=directional, kinks=has_kinks, step=step,
+        jax_bounds=jax_bounds,
     )
 
 
-def _agreement_or_mismatch(actual, expected, dtype) -> Agreement:
-    """``jax``-kind :class:`Agreement`, or a failing one when the shapes differ."""
+def _agreement_or_mismatch(actual, expected, dtype, bound=None) -> Agreement:
+    """``jax``-kind :class:`Agreement` (entry by entry under ``bound`` if given), or a failing one when the shapes differ."""
     actual = np.asarray(actual)
     if actual.shape != expected.shape:
         return _MISSING
-    return _agreement(actual, expected, dtype, "jax")
+    return _agreement(actual, expected, dtype, "jax", bound)
 
 
 def _layers_from_gradients(rows, n_layers: int) -> tuple:

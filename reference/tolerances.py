@@ -28,18 +28,24 @@ entry's worst ``err / (atol + rtol·scale)``.
 """
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
 
 __all__ = [
+    "BOUND_SAFETY",
     "KINDS",
     "TOLERANCES",
     "Tolerance",
     "allclose_tree",
     "assert_allclose_tree",
+    "assert_within_bound",
+    "derivative_bounds",
+    "gradient_bound",
     "max_error",
     "tolerance",
+    "within_bound",
 ]
 
 
@@ -207,5 +213,336 @@ def allclose_tree(actual, expected, *, dtype, kind: str) -> bool:
 def assert_allclose_tree(actual, expected, *, dtype, kind: str, context: str = "") -> None:
     """Like :func:`allclose_tree` but raises AssertionError naming the first failing leaf."""
     ok, message = _check(actual, expected, dtype, kind)
+    if not ok:
+        raise AssertionError(f"{context}: {message}" if context else message)
+
+
+# ---------------------------------------------------------------------------
+# A per-entry rounding-error bound for exact-vs-exact comparisons
+# ---------------------------------------------------------------------------
+
+#: The bound below is a first-order worst case for *one* implementation
+#: (every rounding in the same direction, γ_n = n·u for an n-term sum, any
+#: summation order).  Two implementations are compared, so their difference
+#: may reach twice that; and library functions (exp, tanh, log1p) are
+#: accurate to a few ulps rather than the ½ ulp of a basic operation, which
+#: the per-operation constants below already assume (4u for exp-based
+#: activations).  Measured (``python -m reference._calibrate``, suite and
+#: harsh regimes, manual_bp, the naive textbook backprop, the padded fast
+#: path and the plain jax.grad, all against 80-bit truth and each other):
+#: the largest ``|actual - expected| / bound`` of the unscaled bound is
+#: recorded in docs/tolerances.md; 4 = the two sides (2) times 2 of margin.
+BOUND_SAFETY = 8.0
+
+
+def _unit_roundoff(dtype) -> float:
+    return float(np.finfo(dtype).eps) / 2
+
+
+class _Layer(NamedTuple):
+    """Absolute values and first-order error budgets of one layer's forward pass (float64)."""
+
+    z: np.ndarray      # z_l
+    a: np.ndarray      # a_l = f(z_l)
+    Ez: np.ndarray     # bound on |Δz_l|
+    Ea: np.ndarray     # bound on |Δa_l|
+
+
+def _sigmoid_and_slope(z):
+    """``(σ(z), σ'(z))`` in float64 without cancellation: ``σ' = e^{-|z|} / (1 + e^{-|z|})²``, not ``a(1 - a)``."""
+    t = np.exp(-np.abs(z))
+    a = np.where(z >= 0, 1 / (1 + t), t / (1 + t))
+    return a, t / (1 + t) ** 2
+
+
+def _tanh_slope(z):
+    """``tanh'(z) = sech² z = 4e^{-2|z|} / (1 + e^{-2|z|})²`` in float64, no cancellation, no overflow."""
+    t = np.exp(-2 * np.abs(z))
+    return 4 * t / (1 + t) ** 2
+
+
+def _slope(name, slope, lay):
+    """``f'(z_l)`` (float64, no cancellation) for an elementwise activation."""
+    if name == "identity":
+        return np.ones_like(lay.z)
+    if name == "sigmoid":
+        return _sigmoid_and_slope(lay.z)[1]
+    if name == "tanh":
+        return _tanh_slope(lay.z)
+    return np.where(lay.z > 0, 1.0, slope)
+
+
+class _Rounding(NamedTuple):
+    """How error budgets combine: ``worst`` (Higham's first-order worst case:
+    ``γ_n = n·u``, errors add in absolute value) or ``probable`` (Higham and
+    Mary's probabilistic analysis: independent roundings of mean zero, so an
+    n-term sum is off by ``√n·u`` in units of its terms and independent
+    errors add in quadrature; a standard-deviation-like scale)."""
+
+    u: float     # unit roundoff of the dtype
+    t: float     # underflow: ``tiny`` per operation
+    probable: bool
+
+    def gamma(self, n):
+        return (np.sqrt(n) if self.probable else n) * self.u
+
+    def add(self, *terms):
+        if self.probable:
+            return functools.reduce(np.hypot, terms)  # hypot: no overflow or underflow in the squares
+        return sum(terms)
+
+    def through(self, E, M):
+        """Errors ``E`` carried through a matrix product with ``|M|`` (both >= 0): ``E @ M``.
+
+        In quadrature ``sqrt(E² @ M²)``, with rows of E and columns of M scaled
+        to at most 1 first, so that squares of ~1e-160 do not underflow to 0.
+        """
+        if not self.probable:
+            return E @ M
+        r = _unit_scale(E.max(axis=1, keepdims=True))
+        c = _unit_scale(M.max(axis=0, keepdims=True))
+        return r * np.sqrt(np.square(E / r) @ np.square(M / c)) * c
+
+    def sum(self, E, axis, keepdims=False):
+        if not self.probable:
+            return E.sum(axis=axis, keepdims=keepdims)
+        c = _unit_scale(E.max(axis=axis, keepdims=True))
+        out = c * np.sqrt(np.square(E / c).sum(axis=axis, keepdims=True))
+        return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _unit_scale(m):
+    """``m`` with zeros replaced by 1: a divisor that scales the largest entry to 1."""
+    return np.where(m > 0, m, 1.0)
+
+
+def _forward_budget(spec, params, x, R: _Rounding):
+    """Forward values and error budgets per layer; ``params``/``x`` float64."""
+    u, t = R.u, R.t
+    a, Ea = x, np.zeros_like(x)
+    out = []
+    for (W, b), (name, slope) in zip(params, spec.activations):
+        absW = np.abs(W)
+        n = W.shape[0] + (b is not None)
+        z = a @ W + (0 if b is None else b)
+        Z = np.abs(a) @ absW + (0 if b is None else np.abs(b))
+        # t: a product may underflow (or be flushed to 0)
+        Ez = R.add(R.gamma(n) * Z + n * t, R.through(Ea, absW))
+        if name == "identity":
+            a_new, Ea = z, Ez
+        elif name in ("relu", "leaky_relu"):
+            a_new = np.where(z > 0, z, slope * z)
+            Ea = R.add(max(1.0, abs(slope)) * Ez, u * np.abs(a_new))
+        elif name == "sigmoid":
+            a_new, fp = _sigmoid_and_slope(z)
+            Ea = R.add(fp * Ez, 4 * u * a_new)
+        elif name == "tanh":
+            a_new = np.tanh(z)
+            Ea = R.add(_tanh_slope(z) * Ez, 4 * u * np.abs(a_new))
+        elif name == "softmax":
+            m = z.max(axis=1, keepdims=True)
+            e = np.exp(z - m)
+            a_new = e / e.sum(axis=1, keepdims=True)
+            k = z.shape[1]
+            # a_i = e^{z_i - m} / Σ_j e^{z_j - m}: a change of z_i moves a_i by
+            # a_i(Δz_i - Σ_j a_j Δz_j); the shift z - m is rounded (u|z - m|),
+            # exp adds 4u, the k-term sum and the division (k + 1)u.
+            shift = R.add(Ez, u * np.abs(z - m))
+            Ea = a_new * R.add(shift, R.sum(a_new * shift, axis=1, keepdims=True), R.gamma(k) + 5 * u)
+        else:
+            raise NotImplementedError(name)
+        out.append(_Layer(z, a_new, Ez, Ea + t))
+        a = a_new
+    return out
+
+
+def _vjp_budget(name, slope, lay: _Layer, g, Eg, R: _Rounding, K):
+    """Budget of ``d = g J_f(z)`` (the δ step through f) given the budget ``Eg`` of ``g``.
+
+    ``g`` is the upstream ``∂L/∂a`` (float64); every term is an absolute
+    value, so nothing cancels in the budget.
+    """
+    u, t = R.u, R.t
+    z, a, Ez = lay.z, lay.a, lay.Ez
+    G = np.abs(g)
+    if name == "softmax":
+        s = (g * a).sum(axis=1, keepdims=True)
+        k = z.shape[1]
+        Es = R.add(R.sum(R.add(Eg * a, G * lay.Ea), axis=1, keepdims=True),
+                   R.gamma(k) * (G * a).sum(axis=1, keepdims=True))
+        return R.add(lay.Ea * np.abs(g - s), a * R.add(Eg, Es), 2 * u * a * (G + np.abs(s))) + (k + 2) * t
+    fp = _slope(name, slope, lay)
+    if name == "identity":
+        Efp = np.zeros_like(z)
+    elif name in ("relu", "leaky_relu"):
+        # Within reach of the kink the two sides may take different branches.
+        Efp = np.where(np.abs(z) < K * Ez, abs(1.0 - slope), 0.0)
+    elif name == "sigmoid":
+        # f'' = f'(1 - 2a) times Δz, and f' = a(1 - a) formed from a rounded a
+        # (absolute error ~ u·a|1 - 2a|, all of f' once 1 - a is below u).
+        Efp = R.add(fp * np.abs(1 - 2 * a) * Ez, 4 * u * (fp + a * np.abs(1 - 2 * a)))
+    elif name == "tanh":
+        # XLA's tanh is several ulps off near ±1, where 1 - a² keeps only those ulps.
+        Efp = R.add(2 * np.abs(a) * fp * Ez, 8 * u * (fp + 2 * a * a))
+    else:
+        raise NotImplementedError(name)
+    return R.add(Eg * np.abs(fp), G * Efp, u * G * np.abs(fp)) + t
+
+
+def _output_budget(spec, lay: _Layer, y, n_batch, R: _Rounding, K):
+    """``(δ_L, E_δL)`` (float64): the loss derivative at the output and its budget."""
+    u, t = R.u, R.t
+    s = (0.5 if spec.half else 1.0) / (n_batch if spec.reduction == "mean" else 1)
+    name, slope = spec.activations[-1]
+    a, Ea = lay.a, lay.Ea
+    if spec.loss == "squared_error":
+        g = 2 * s * (a - y)
+        Eg = 2 * s * R.add(Ea, 2 * u * (np.abs(a) + np.abs(y)))
+        if name == "softmax":
+            ga = (g * a).sum(axis=1, keepdims=True)
+            d = a * (g - ga)
+        else:
+            d = g * _slope(name, slope, lay)
+        return d, R.add(_vjp_budget(name, slope, lay, g, Eg, R, K), 2 * u * np.abs(d)) + t
+    ysum = y.sum(axis=1, keepdims=True)
+    if spec.loss == "cross_entropy" and name == "softmax":
+        d = s * (a * ysum - y)
+        return d, s * R.add(Ea * np.abs(ysum), 6 * u * (a * np.abs(ysum) + np.abs(y))) + t
+    if spec.loss == "binary_cross_entropy" and name == "sigmoid":
+        d = s * (a - y)
+        return d, s * R.add(Ea, 6 * u * (np.abs(a) + np.abs(y))) + t
+    raise NotImplementedError(f"{spec.loss} with a {name} output")
+
+
+def derivative_bounds(net, params, x, y, *, safety: float = BOUND_SAFETY, model: str = "probable"):
+    """Per-entry bounds on ``|actual - expected|`` for two exact derivative computations.
+
+    Returns ``(grad_bounds, delta_bounds)``: ``grad_bounds`` shaped like the
+    gradients (a list of ``(B_W (n_in, n_out), B_b (n_out,) or None)``) and
+    ``delta_bounds`` like the deltas (``(n_batch, n_l)`` per layer), as
+    float64; or None for a pairing the bound does not know (then use the
+    ``jax`` entry of the table).
+
+    A gradient entry is a sum of products, ``dW_l = a_{l-1}ᵀ δ_l + 2·l2·W_l``,
+    ``db_l = Σ_n δ_l``, with ``δ_{l-1} = (δ_l W_lᵀ) ⊙ f'(z_{l-1})``; in
+    floating point each is off by at most ``γ_n·|a_{l-1}|ᵀ|δ_l|`` (Higham's
+    ``γ_n = n·u``, first order) plus what the errors already in ``a`` and
+    ``δ`` carry through.  The budgets are propagated in absolute values:
+    forward, ``|Δz_l| <= γ_n(|a_{l-1}||W_l| + |b_l|) + |Δa_{l-1}||W_l|`` and
+    ``|Δa_l| <= |f'(z_l)||Δz_l| + c·u·|a_l|``; at the output the loss
+    derivative's own roundings; backward, ``|Δδ_{l-1}| <= (|Δδ_l||W_l|ᵀ +
+    γ_n|δ_l||W_l|ᵀ)|f'| + |δ_l W_lᵀ|·|Δf'|`` with ``|Δf'|`` from ``f''·Δz``,
+    from forming f' out of a rounded ``a`` (``a(1 - a)`` is all rounding once
+    ``1 - a < u``), and, for (leaky) ReLU, a whole ``|1 - slope|`` where
+    ``|z|`` is within reach of the kink.  So the bound is tight where the
+    terms are small and generous only where they cancel.
+
+    ``model="worst"`` is that worst case (every rounding the same way);
+    ``"probable"`` (default) combines independent roundings in quadrature
+    with ``γ_n = √n·u`` (Higham & Mary, SIAM J. Sci. Comput. 41 (2019)), a
+    scale of the error actually seen, which the worst case overstates by
+    ~1000x on deep nets whose δ cancels -- enough to let a 1% mistake pass
+    in float32.  ``safety`` (default :data:`BOUND_SAFETY`, justified by
+    measurement) multiplies the result.  Underflow (``tiny`` per operation)
+    is budgeted like a rounding.
+    """
+    from ._spec import check_all
+
+    if model not in ("worst", "probable"):
+        raise ValueError(f"model must be 'worst' or 'probable', got {model!r}")
+    spec, params, x, y, dtype = check_all(net, params, x, y)
+    # Underflow: an operation whose result falls below the smallest normal
+    # number loses up to ``tiny`` absolutely (all of it where subnormals are
+    # flushed to zero, as XLA does on CPU); that enters every budget like a
+    # rounding and is carried through the weights like one.
+    R = _Rounding(_unit_roundoff(dtype), float(np.finfo(dtype).tiny), model == "probable")
+    u, t = R.u, R.t
+    p = [(W.astype(np.float64), None if b is None else b.astype(np.float64)) for W, b in params]
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    n_batch = x.shape[0]
+    with np.errstate(under="ignore"):
+        try:
+            layers = _forward_budget(spec, p, x, R)
+            d, Ed = _output_budget(spec, layers[-1], y, n_batch, R, safety)
+        except NotImplementedError:
+            return None
+        L = spec.n_layers
+        ds, Eds = [None] * L, [None] * L
+        ds[-1], Eds[-1] = d, Ed
+        for l in range(L - 1, 0, -1):
+            W = p[l][0]
+            absW = np.abs(W)
+            g = ds[l] @ W.T
+            Eg = R.add(R.through(Eds[l], absW.T), R.gamma(W.shape[1]) * (np.abs(ds[l]) @ absW.T)) + W.shape[1] * t
+            name, slope = spec.activations[l - 1]
+            lay = layers[l - 1]
+            Eds[l - 1] = _vjp_budget(name, slope, lay, g, Eg, R, safety)
+            if name == "softmax":
+                s = (g * lay.a).sum(axis=1, keepdims=True)
+                ds[l - 1] = lay.a * (g - s)
+            else:
+                ds[l - 1] = g * _slope(name, slope, lay)
+        grads = []
+        for l in range(L):
+            a_prev = x if l == 0 else layers[l - 1].a
+            Ea_prev = np.zeros_like(x) if l == 0 else layers[l - 1].Ea
+            A, D = np.abs(a_prev), np.abs(ds[l])
+            AD = A.T @ D
+            EW = R.add(R.through(Ea_prev.T, D), R.through(A.T, Eds[l]), R.gamma(n_batch + 1) * AD) + n_batch * t
+            if spec.l2:
+                decay = 2 * spec.l2 * np.abs(p[l][0])
+                EW = R.add(EW, 2 * u * decay, u * (AD + decay))
+            Eb = None if p[l][1] is None else R.add(R.sum(Eds[l], axis=0),
+                                                    R.gamma(n_batch + 1) * D.sum(axis=0)) + n_batch * t
+            grads.append((safety * EW, None if Eb is None else safety * Eb))
+    deltas = [safety * E for E in Eds]
+    return grads, deltas
+
+
+def gradient_bound(net, params, x, y, *, safety: float = BOUND_SAFETY, model: str = "probable"):
+    """The gradient part of :func:`derivative_bounds`: a list of ``(B_W, B_b or None)`` (or None)."""
+    out = derivative_bounds(net, params, x, y, safety=safety, model=model)
+    return None if out is None else out[0]
+
+
+def _bound_check(actual, expected, bound):
+    """``(ok, message, rows)``: every entry ``|a - e| <= bound``; ``rows`` ``(path, max ratio)`` per leaf."""
+    la, le, lb = _leaves(actual), _leaves(expected), _leaves(bound)
+    if [p for p, _ in la] != [p for p, _ in le] or [p for p, _ in la] != [p for p, _ in lb]:
+        return False, f"tree structures differ: {[p for p, _ in la]} vs {[p for p, _ in le]}", []
+    rows = []
+    for (path, a), (_, e), (_, b) in zip(la, le, lb):
+        if a is None or e is None:
+            if (a is None) != (e is None):
+                return False, f"{path}: one side is None, the other is not", rows
+            continue
+        a, e = _real_leaf(a, "actual" + path), _real_leaf(e, "expected" + path)
+        if a.shape != e.shape:
+            return False, f"{path}: shapes differ, {a.shape} vs {e.shape}", rows
+        if a.size == 0:
+            continue
+        with np.errstate(invalid="ignore", over="ignore"):
+            diff = np.abs(a.astype(np.float64) - e.astype(np.float64))
+        if not np.isfinite(diff).all():
+            return False, f"{path}: contains nan or inf", rows
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(diff > 0, diff / np.asarray(b, np.float64), 0.0)
+        k = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+        rows.append((path, float(ratio[k])))
+        if not ratio[k] <= 1:
+            return False, (f"{path}{list(k)}: |actual - expected| = {diff[k]:.3e} > rounding bound "
+                           f"{float(np.asarray(b)[k]):.3e} ({float(ratio[k]):.3g} times; actual {float(a[k]):.9g}, "
+                           f"expected {float(e[k]):.9g})"), rows
+    return True, "", rows
+
+
+def within_bound(actual, expected, bound) -> bool:
+    """Whether ``|actual - expected| <= bound`` entry by entry in every leaf (trees as for :func:`allclose_tree`)."""
+    return _bound_check(actual, expected, bound)[0]
+
+
+def assert_within_bound(actual, expected, bound, *, context: str = "") -> None:
+    """Like :func:`within_bound` but raises AssertionError naming the first failing entry."""
+    ok, message, _ = _bound_check(actual, expected, bound)
     if not ok:
         raise AssertionError(f"{context}: {message}" if context else message)

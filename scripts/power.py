@@ -34,6 +34,7 @@ import manual_bp  # noqa: E402
 import reference  # noqa: E402
 from manual_bp import Network  # noqa: E402
 from manual_bp.activations import LeakyReLU, get_activation  # noqa: E402
+from reference.tolerances import gradient_bound  # noqa: E402
 from reference.strategies import HIDDEN_ACTIVATIONS, LEAKY_SLOPES, OUTPUT_ACTIVATIONS  # noqa: E402
 
 DEFAULT_EPS = (1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10)
@@ -85,15 +86,29 @@ def _planted(grads, leaf: tuple, eps: float):
     return [tuple(pair) for pair in out]
 
 
-def _choose_leaf(rng, grads):
-    """Half the time the leaf with the smallest largest-entry, else a random one; never an all-zero leaf."""
-    leaves = [((l, k), float(np.abs(g).max())) for l, pair in enumerate(grads) for k, g in enumerate(pair)
-              if g is not None and g.size and np.abs(g).max() > 0]
+def _choose_leaf(rng, grads, noise):
+    """Half the time the leaf with the smallest largest-entry, else a random one.
+
+    Never a leaf that is all rounding residue (every ``|g| <= noise``, the
+    rounding-error scale of :func:`reference.tolerances.derivative_bounds`
+    with safety 1): its true value is 0 (a width-1 softmax) or lost to
+    cancellation, so scaling it is no mistake any exact comparison can see.
+    Returns ``(leaf or None, smallest?, number of noise leaves skipped)``.
+    """
+    leaves, skipped = [], 0
+    for l, pair in enumerate(grads):
+        for k, g in enumerate(pair):
+            if g is None or not g.size:
+                continue
+            if not (np.abs(g.astype(np.float64)) > noise[l][k]).any():
+                skipped += 1
+                continue
+            leaves.append(((l, k), float(np.abs(g).max())))
     if not leaves:
-        return None, False
+        return None, False, skipped
     if rng.integers(2):
-        return min(leaves, key=lambda t: t[1])[0], True
-    return leaves[int(rng.integers(len(leaves)))][0], False
+        return min(leaves, key=lambda t: t[1])[0], True, skipped
+    return leaves[int(rng.integers(len(leaves)))][0], False, skipped
 
 
 def _fails(grads, net, params, x, y) -> bool | None:
@@ -115,7 +130,7 @@ def measure(dtype, n_problems: int, eps, seed: int, regime: str = "suite", verbo
     tried = {e: 0 for e in eps}
     caught_small = {e: 0 for e in eps}
     tried_small = {e: 0 for e in eps}
-    false_alarms, errors, t0 = 0, 0, time.perf_counter()
+    false_alarms, errors, noise_leaves, t0 = 0, 0, 0, time.perf_counter()
     alarms = []
     for i in range(n_problems):
         net, params, x, y = random_problem(rng, dtype, regime)
@@ -129,7 +144,8 @@ def measure(dtype, n_problems: int, eps, seed: int, regime: str = "suite", verbo
             alarms.append(f"{net.describe()} batch {x.shape[0]} (problem {i})")
             if verbose:
                 print(f"  false alarm: {alarms[-1]}", file=sys.stderr)
-        leaf, smallest = _choose_leaf(rng, right)
+        leaf, smallest, skipped = _choose_leaf(rng, right, gradient_bound(net, params, x, y, safety=1.0))
+        noise_leaves += skipped
         if leaf is None:
             continue
         for e in eps:
@@ -144,12 +160,13 @@ def measure(dtype, n_problems: int, eps, seed: int, regime: str = "suite", verbo
                 caught_small[e] += c
     return {"dtype": np.dtype(dtype).name, "problems": n_problems, "caught": caught, "tried": tried,
             "caught_small": caught_small, "tried_small": tried_small, "false_alarms": false_alarms,
-            "alarms": alarms, "errors": errors, "seconds": time.perf_counter() - t0}
+            "alarms": alarms, "errors": errors, "noise_leaves": noise_leaves, "seconds": time.perf_counter() - t0}
 
 
 def _table(res) -> str:
     lines = [f"{res['dtype']}: {res['problems']} problems, {res['false_alarms']} false alarms on right "
-             f"gradients, {res['errors']} errors, {res['seconds']:.0f} s",
+             f"gradients, {res['errors']} errors, {res['seconds']:.0f} s; {res['noise_leaves']} leaves at "
+             "rounding level (or all zero) never planted",
              f"  {'ε':<8}{'caught':<16}{'rate':<9}{'smallest leaf':<16}rate"]
     for e in res["caught"]:
         c, t, cs, ts = res["caught"][e], res["tried"][e], res["caught_small"][e], res["tried_small"][e]
