@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, find, settings
+from hypothesis import HealthCheck, Phase, find, settings
 from test_crosscheck import KINK_MARGIN, check_against_oracles
 
 import manual_bp as bp
@@ -17,8 +17,11 @@ from manual_bp import activations as acts
 from manual_bp import backprop, network, training
 from reference import strategies as dst
 
+# No shrinking: the search only has to find one problem that exposes the
+# mutant; shrinking it tried hundreds of smaller nets, each a new JAX
+# compilation (depth, padded width), which made one case take ~10 s.
 _FIND = settings(max_examples=400, database=None, derandomize=True, deadline=None,
-                 suppress_health_check=list(HealthCheck))
+                 suppress_health_check=list(HealthCheck), phases=[Phase.generate])
 
 
 def _sigmoid(v):
@@ -36,6 +39,18 @@ def _param_grads_bias_not_summed(net, params, as_, ds):
 
 def _param_grads_bias_averaged(net, params, as_, ds):
     return [(a.T @ d, None if b is None else d.mean(0)) for (W, b), a, d in zip(params, as_[:-1], ds)]
+
+
+_PARAM_GRADS = backprop._param_grads
+
+
+def _param_grads_db1_off_by_5_percent(net, params, as_, ds):
+    # A small mistake in the smallest leaf: layer 1's db (under mean reduction
+    # its entries are ~1/N of the others') 5% too large.
+    out = _PARAM_GRADS(net, params, as_, ds)
+    dW, db = out[0]
+    out[0] = (dW, None if db is None or net.reduction != "mean" else db * 1.05)
+    return out
 
 
 def _make_backward(weights_of, skip_derivative=False):
@@ -85,19 +100,25 @@ MUTANTS = [
     ("δ_prev uses the wrong layer's weights",
      [(backprop, "_backward", _make_backward(lambda p, l: p[l - 1][0].T))], dict(min_width=3, max_width=3, min_depth=2)),
     ("δ recursion skips f'(z) of the hidden layer",
-     [(backprop, "_backward", _make_backward(lambda p, l: p[l][0].T, skip_derivative=True))], dict(min_depth=2)),
+     [(backprop, "_backward", _make_backward(lambda p, l: p[l][0].T, skip_derivative=True))],
+     dict(min_depth=2, hidden_activations=("sigmoid", "tanh", "relu", "leaky_relu"))),
     ("σ'(a) used where σ'(z) is meant",
-     [(acts.Sigmoid, "derivative", lambda self, z, a: _sigmoid(a) * (1 - _sigmoid(a)))], {}),
+     [(acts.Sigmoid, "derivative", lambda self, z, a: _sigmoid(a) * (1 - _sigmoid(a)))],
+     dict(hidden_activations=("sigmoid",), min_depth=2)),
     # A derivative written in z must also declare needs_z, or the gradient path
     # (which overwrites z with a where only a is needed) would not keep z for it.
     ("tanh'(z) written 1 − z² instead of 1 − a²",
-     [(acts.Tanh, "derivative", lambda self, z, a: 1 - z * z), (acts.Tanh, "needs_z", True)], {}),
+     [(acts.Tanh, "derivative", lambda self, z, a: 1 - z * z), (acts.Tanh, "needs_z", True)],
+     dict(hidden_activations=("tanh",), min_depth=2)),
     ("ReLU' taken from a ≥ 0 (1 at dead units)",
-     [(acts.ReLU, "derivative", lambda self, z, a: (a >= 0).astype(a.dtype))], {}),
+     [(acts.ReLU, "derivative", lambda self, z, a: (a >= 0).astype(a.dtype))],
+     dict(hidden_activations=("relu",), min_depth=2)),
     ("leaky ReLU' missing its slope on the negative side",
-     [(acts.LeakyReLU, "derivative", lambda self, z, a: (a > 0).astype(a.dtype))], {}),
+     [(acts.LeakyReLU, "derivative", lambda self, z, a: (a > 0).astype(a.dtype))],
+     dict(hidden_activations=("leaky_relu",), min_depth=2)),
     ("softmax Jacobian: diagonal only, a(1 − a)",
-     [(acts.Softmax, "vjp", lambda self, g, z, a, out=None: g * a * (1 - a))], dict(losses=("squared_error",))),
+     [(acts.Softmax, "vjp", lambda self, g, z, a, out=None: g * a * (1 - a))],
+     dict(losses=("squared_error",), output_activations=("softmax",), min_width=2)),
     ("½ of squared error dropped",
      [(network.Network, "batch_scale", _scale_ignoring("half"))], dict(losses=("squared_error",))),
     ("1/N of the mean dropped (sum where mean belongs)",
@@ -115,6 +136,8 @@ MUTANTS = [
     ("output δ = 2(a − y) for squared error, f'(z) of the output dropped",
      [(bp.SquaredError, "output_delta", lambda self, z, a, y, act, *args, **kwargs: 2.0 * (a - y))],
      dict(losses=("squared_error",))),
+    ("layer 1's db 5% too large under mean reduction (a small mistake in a small leaf)",
+     [(backprop, "_param_grads", _param_grads_db1_off_by_5_percent)], dict(reductions=("mean",), bias=True)),
 ]
 
 
@@ -126,11 +149,12 @@ def _disagrees(p) -> bool:
     return False
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("name, patches, kwargs", MUTANTS, ids=[m[0] for m in MUTANTS])
-def test_checker_finds_the_mutant(monkeypatch, name, patches, kwargs):
+def test_checker_finds_the_mutant(monkeypatch, name, patches, kwargs, dtype):
     for obj, attr, value in patches:
         monkeypatch.setattr(obj, attr, value)
-    p = find(dst.problems(kink_margin=KINK_MARGIN, **kwargs), _disagrees, settings=_FIND)
+    p = find(dst.problems(kink_margin=KINK_MARGIN, dtype=dtype, **kwargs), _disagrees, settings=_FIND)
     assert p is not None
 
 
@@ -153,12 +177,14 @@ def test_numpy_only_gate_finds_the_mutant_too(monkeypatch, name, patches, kwargs
     assert find(dst.problems(**small), fails, settings=_FIND) is not None
 
 
-def test_unmutated_code_passes_the_same_search():
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_unmutated_code_passes_the_same_search(dtype):
     # The control: with no patch, the same search finds nothing.
     from hypothesis.errors import NoSuchExample
 
     with pytest.raises(NoSuchExample):
-        find(dst.problems(kink_margin=KINK_MARGIN), _disagrees, settings=_FIND.__class__(_FIND, max_examples=100))
+        find(dst.problems(kink_margin=KINK_MARGIN, dtype=dtype), _disagrees,
+             settings=_FIND.__class__(_FIND, max_examples=100))
 
 
 def test_sgd_sign_flip_is_caught(monkeypatch):
