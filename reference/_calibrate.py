@@ -25,13 +25,13 @@ from . import fast_derivatives, gradients
 from . import numerical as N
 from ._spec import check_all
 from .model import loss_xp
-from .tolerances import TOLERANCES
+from .tolerances import BOUND_SAFETY, TOLERANCES, derivative_bounds
 
 _LD, _CLD = np.longdouble, np.clongdouble
 _HIDDEN = ("identity", "sigmoid", "tanh", "relu", "leaky_relu")
 
 
-def _random_case(rng):
+def _random_case(rng, regime: str = "mixed"):
     from manual_bp.activations import LeakyReLU
     from manual_bp.network import Network, init_params
 
@@ -45,8 +45,11 @@ def _random_case(rng):
     net = Network(sizes, acts, loss, reduction=str(rng.choice(["sum", "mean"])),
                   half=bool(loss == "squared_error" and rng.integers(2)),
                   bias=[bool(rng.integers(2)) for _ in range(depth)])
-    params = init_params(net, rng, scheme=str(rng.choice(["xavier", "doc001"])),
-                         weight_scale=float(rng.choice([0.1, 1.0, 2.0])))
+    if regime == "harsh":  # weights and biases N(0, 2²): saturated sigmoid/tanh, big z
+        params = [(rng.normal(0, 2.0, w), None if not b else rng.normal(0, 2.0, b)) for w, b in net.shapes()]
+    else:
+        params = init_params(net, rng, scheme=str(rng.choice(["xavier", "doc001"])),
+                             weight_scale=float(rng.choice([0.1, 1.0, 2.0])))
     n_batch = int(rng.integers(1, 9))
     x = rng.standard_normal((n_batch, sizes[0]))
     if loss == "cross_entropy":
@@ -132,25 +135,55 @@ def _errs(a, b):
              float(max(np.abs(u).max(), np.abs(v).max()))) for u, v in zip(_leaves(a), _leaves(b))]
 
 
-def measure(n_nets: int, seed: int):
-    """``{(dtype, kind): [(err, scale), ...]}`` and the KinkCrossingError counts."""
+def _bound_ratios(actual, expected, bound):
+    """Largest ``|actual - expected| / bound`` per leaf (trees of arrays, None leaves skipped)."""
+    out = []
+    for a, e, b in zip(_leaves(actual), _leaves(expected), _leaves(bound)):
+        d = np.abs(a.astype(_LD) - e.astype(_LD)).astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out.append(float(np.where(d > 0, d / b, 0.0).max()))
+    return out
+
+
+def measure(n_nets: int, seed: int, regime: str = "mixed"):
+    """``({(dtype, kind): [(err, scale), ...]}, crossings, {(dtype, pair): [ratio, ...]})``.
+
+    The third dict holds, per leaf, ``max |Δ| / bound`` for the per-entry
+    bound of :func:`derivative_bounds` at safety 1, for each pair of exact
+    methods: manual_bp, the textbook backprop, the padded fast path, the
+    plain jax.grad (every 10th net), the complex step, and 80-bit truth.
+    """
     if np.finfo(np.longdouble).eps > 1e-18:
         raise SystemExit("needs 80-bit long double (x86); here long double is just double")
+    import manual_bp
+
     rng = np.random.default_rng(seed)
-    rec, crossings = defaultdict(list), defaultdict(int)
+    rec, crossings, ratios = defaultdict(list), defaultdict(int), defaultdict(list)
     for i in range(n_nets):
-        net, params, x, y = _random_case(rng)
+        net, params, x, y = _random_case(rng, regime)
         for dtype in ("float64", "float32"):
             p, xx, yy = _as(np.dtype(dtype), params, x, y)
             case = (net, p, xx, yy)
             L, tg, td = _truth(*case)
             jx = fast_derivatives(*case)
             rec[dtype, "jax"] += _errs([jx.gradients, jx.deltas], [tg, td])
-            rec[dtype, "jax"] += _errs(list(_textbook_backprop(*case)), [jx.gradients, jx.deltas])
+            textbook = list(_textbook_backprop(*case))
+            rec[dtype, "jax"] += _errs(textbook, [jx.gradients, jx.deltas])
+            bounds = derivative_bounds(*case, safety=1.0)
+            manual = [manual_bp.gradients(*case), manual_bp.deltas(*case)]
+            for pair, (a, e) in {"manual vs jax": (manual, [jx.gradients, jx.deltas]),
+                                 "textbook vs jax": (textbook, [jx.gradients, jx.deltas]),
+                                 "manual vs truth": (manual, [tg, td]),
+                                 "jax vs truth": ([jx.gradients, jx.deltas], [tg, td])}.items():
+                ratios[dtype, pair] += _bound_ratios(a, e, list(bounds))
+            cs = N.complex_step_gradients(*case)
+            ratios[dtype, "complex step vs manual"] += _bound_ratios(cs, manual[0], bounds[0])
             if i % 10 == 0:  # the plain path too (it compiles per architecture)
-                rec[dtype, "jax"] += _errs(gradients(*case), tg)
+                plain = gradients(*case)
+                rec[dtype, "jax"] += _errs(plain, tg)
+                ratios[dtype, "plain vs fast jax"] += _bound_ratios(plain, jx.gradients, bounds[0])
             rec[dtype, "loss"].append((abs(jx.loss - L), abs(L)))
-            rec[dtype, "complex_step"] += _errs(N.complex_step_gradients(*case), tg)
+            rec[dtype, "complex_step"] += _errs(cs, tg)
             try:
                 rec[dtype, "central"] += _errs(N.central_difference_gradients(*case), tg)
             except N.KinkCrossingError:
@@ -160,17 +193,29 @@ def measure(n_nets: int, seed: int):
                 rec[dtype, "directional"] += _errs(derivs, N.project_gradients(tg, V))
             except N.KinkCrossingError:
                 crossings[dtype, "directional"] += 1
-    return rec, crossings
+    return rec, crossings, ratios
+
+
+def table_worst(rec) -> dict:
+    """``{(dtype, kind): worst err / (atol + rtol·scale)}`` from :func:`measure`'s first dict."""
+    out = {}
+    for (dtype, kind), rows in rec.items():
+        tol = TOLERANCES[dtype][kind]
+        err, scale = np.array(rows).T
+        out[dtype, kind] = float(np.max(err / (tol.atol + tol.rtol * scale)))
+    return out
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nets", type=int, default=200)
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--regime", choices=["mixed", "harsh"], default="mixed",
+                    help="mixed: weight scales 0.1-2 (default); harsh: W and b from N(0, 2²)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    rec, crossings = measure(args.nets, args.seed)
-    print(f"{args.nets} nets, seed {args.seed}, {time.perf_counter() - t0:.0f} s")
+    rec, crossings, ratios = measure(args.nets, args.seed, args.regime)
+    print(f"{args.nets} nets, regime {args.regime}, seed {args.seed}, {time.perf_counter() - t0:.0f} s")
     for (dtype, kind), rows in sorted(rec.items()):
         tol = TOLERANCES[dtype][kind]
         err, scale = np.array(rows).T
@@ -180,6 +225,11 @@ def main(argv=None):
               f"(err {err[k]:.1e} at leaf scale {scale[k]:.1e}), p99.9 {np.quantile(ratio, 0.999):.3f}, "
               f"median relative {np.median(err / np.maximum(scale, 1e-300)):.1e}, "
               f"{len(rows)} leaves, {crossings.get((dtype, kind), 0)} nets crossed a kink")
+    print(f"per-entry rounding bound (safety 1; compare uses BOUND_SAFETY = {BOUND_SAFETY:g}):")
+    for (dtype, pair), rows in sorted(ratios.items()):
+        r = np.array(rows)
+        print(f"{dtype} {pair:24s} worst {r.max():.3f}, p99.9 {np.quantile(r, 0.999):.3f}, "
+              f"median {np.median(r):.3f}, {len(r)} leaves")
 
 
 if __name__ == "__main__":
