@@ -42,6 +42,7 @@ from .tolerances import (
     max_error,
     tolerance,
 )
+from .tolerances import assert_within_bound, derivative_bounds, gradient_bound, within_bound
 
 from .worked_examples import (
     ExampleFormatError,
@@ -55,6 +56,10 @@ from .worked_examples import (
 from .document_formulas import DOCUMENT_FORMULAS, DocumentFormula, check_formulas, formula_errata_markdown
 
 __all__ = [
+    "assert_within_bound",
+    "derivative_bounds",
+    "gradient_bound",
+    "within_bound",
     "TOLERANCES",
     "Derivatives",
     "KinkCrossingError",

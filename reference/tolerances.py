@@ -44,6 +44,7 @@ __all__ = [
     "derivative_bounds",
     "gradient_bound",
     "max_error",
+    "table_markdown",
     "tolerance",
     "within_bound",
 ]
@@ -97,6 +98,15 @@ TOLERANCES: dict[str, dict[str, Tolerance]] = {
             "complex64 step vs truth: worst 1.7e-4 at scale 8.4 (0.16 of bound); same as 'jax'"),
     },
 }
+
+
+def table_markdown() -> str:
+    """:data:`TOLERANCES` as a Markdown table (docs/tolerances.md embeds it; a test keeps them equal)."""
+    lines = ["| dtype | kind | rtol | atol | reason (measured) |", "|---|---|---|---|---|"]
+    for dtype, entries in TOLERANCES.items():
+        for kind, tol in entries.items():
+            lines.append(f"| {dtype} | `{kind}` | {tol.rtol:.0e} | {tol.atol:.0e} | {tol.reason} |")
+    return "\n".join(lines)
 
 
 def _dtype_name(dtype) -> str:

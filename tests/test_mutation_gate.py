@@ -32,11 +32,12 @@ from hypothesis import strategies as st
 
 import manual_bp as bp
 from manual_bp import network
-from reference import assert_allclose_tree, tolerance
+from reference import assert_allclose_tree, assert_within_bound, tolerance
 from reference import strategies as dst
 from reference._spec import check_all, check_params, check_x, spec_of
 from reference.model import activate, loss_xp
 from reference.numerical import COMPLEX_STEP, complex_step_gradients
+from reference.tolerances import derivative_bounds
 
 GATE = os.environ.get("DELTACHECK_MUTATION_GATE") == "1"
 if GATE:
@@ -91,10 +92,15 @@ def check_numpy_oracles(p) -> None:
     close([L, bp.loss(p.net, p.params, p.x, p.y)], [reference_loss(p.net, p.params, p.x, p.y)] * 2, "loss", "loss")
     close([bp.predict(p.net, p.params, p.x)], [reference_output(p.net, p.params, p.x)], "jax", "output")
     cs = complex_step_gradients(p.net, p.params, p.x, p.y)
-    close(grads, cs, "complex_step", "loss_and_gradients vs complex step")
-    close(bp.gradients(p.net, p.params, p.x, p.y), cs, "complex_step", "gradients vs complex step")
-    close(bp.deltas(p.net, p.params, p.x, p.y), complex_step_deltas(p.net, p.params, p.x, p.y), "complex_step",
-          "deltas vs complex step")
+    # The complex step is exact to rounding, like manual_bp: entry by entry
+    # within the rounding-error bound (NumPy only), not the table's per-leaf
+    # scale, so a mistake in a small leaf or a small entry kills the mutant too.
+    bounds = derivative_bounds(p.net, p.params, p.x, p.y)
+    assert bounds is not None, f"no rounding bound for {p!r}"
+    for what, actual in (("loss_and_gradients", grads), ("gradients", bp.gradients(p.net, p.params, p.x, p.y))):
+        assert_within_bound(actual, cs, bounds[0], context=f"{what} vs complex step, {p!r}")
+    assert_within_bound(bp.deltas(p.net, p.params, p.x, p.y), complex_step_deltas(p.net, p.params, p.x, p.y),
+                        bounds[1], context=f"deltas vs complex step, {p!r}")
 
 
 @SETTINGS
