@@ -23,6 +23,7 @@ fresh NumPy arrays in the params' dtype (float64 or float32); callers' arrays
 are never modified.  JAX's x64 mode is only enabled inside a scoped
 ``jax.enable_x64`` context, never globally.
 """
+from .checks import check_activation, check_loss
 from .comparison import GradientReport, check_gradients, compare, compare_perceptron, step_curve
 from .fast import Derivatives, fast_derivatives
 from .model import deltas, forward, gradients, input_gradient, loss
@@ -76,6 +77,9 @@ __all__ = [
     "tolerance",
     # the compare tool (scripts/compare.py)
     "GradientReport",
+    # one-line checks of a user's activation or loss
+    "check_activation",
+    "check_loss",
     "check_gradients",
     "compare",
     "compare_perceptron",

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._spec import check_all
-from .fast import fast_derivatives
+from .fast import _unsupported, fast_derivatives
 from .model import deltas as jax_deltas
 from .model import gradients as jax_gradients
 from .model import loss_xp
@@ -656,18 +656,20 @@ def _build(*, model, n_batch, dtype, n_params, candidate, jax_method, numerical,
 
 def _model_of(net, spec) -> dict:
     describe = net.describe() if callable(getattr(net, "describe", None)) else (
-        "-".join(map(str, spec.sizes)) + " " + ",".join(n for n, _ in spec.activations) + f" {spec.loss} {spec.reduction}")
+        "-".join(map(str, spec.sizes)) + " " + ",".join(map(str, spec.activations)) + f" {spec.loss.name} {spec.reduction}")
     return {
         "kind": "mlp", "describe": describe, "sizes": list(spec.sizes),
-        "activations": [n if n != "leaky_relu" else f"leaky_relu({s:g})" for n, s in spec.activations],
-        "loss": spec.loss, "reduction": spec.reduction, "half": spec.half, "bias": list(spec.bias),
+        "activations": [str(a) for a in spec.activations],
+        "loss": spec.loss.name, "reduction": spec.reduction, "half": spec.half, "bias": list(spec.bias),
+        "l2": spec.l2,
     }
 
 
 def _jax_source(net, params, x, y, spec, path: str):
     """``(grads, deltas thunk, method)`` from the padded fast path or the plain definition."""
     if path == "auto":
-        path = "fast" if max(spec.sizes) <= _FAST_MAX and np.shape(x)[0] <= _FAST_MAX else "plain"
+        small = max(spec.sizes) <= _FAST_MAX and np.shape(x)[0] <= _FAST_MAX
+        path = "fast" if small and not _unsupported(spec) else "plain"
     if path == "fast":
         d = fast_derivatives(net, params, x, y)
         return d.gradients, (lambda: d.deltas), "reference.fast_derivatives (jax.grad, padded, jitted per depth)"
@@ -734,7 +736,7 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, numeric
     trees = {"jax": jgrads}
     methods = {"jax": jmethod}
     skipped = {}
-    has_kinks = any(n in ("relu", "leaky_relu") for n, _ in spec.activations)
+    has_kinks = any(a.kinks for a in spec.activations)
     step = CENTRAL_STEP[np.dtype(dtype)]
     directional = None
     if mode == "per_parameter":
@@ -774,7 +776,7 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, numeric
     return _build(
         model=_model_of(net, spec), n_batch=n_batch, dtype=dtype, n_params=n_params, candidate=name,
         jax_method=jmethod, numerical=mode, leaves=leaves, oracle_trees=trees, methods=methods, skipped=skipped,
-        conv={"half": spec.half, "reduction": spec.reduction, "squared_error": spec.loss == "squared_error",
+        conv={"half": spec.half, "reduction": spec.reduction, "squared_error": spec.loss.name == "squared_error",
               "n_out": spec.sizes[-1]},
         n_layers=spec.n_layers, layers_fn=layers_fn, directional=directional, kinks=has_kinks, step=step,
     )

@@ -35,7 +35,7 @@ from manual_bp import network
 from reference import assert_allclose_tree, tolerance
 from reference import strategies as dst
 from reference._spec import check_all, check_params, check_x, spec_of
-from reference.model import activate, loss_xp
+from reference.model import loss_xp
 from reference.numerical import COMPLEX_STEP, complex_step_gradients
 
 GATE = os.environ.get("DELTACHECK_MUTATION_GATE") == "1"
@@ -68,8 +68,8 @@ def reference_output(net, params, x) -> np.ndarray:
     spec = spec_of(net)
     params, dtype = check_params(spec, params)
     a = check_x(spec, x, dtype)
-    for (W, b), (name, slope) in zip(params, spec.activations):
-        a = activate(np, name, slope, a @ W if b is None else a @ W + b)
+    for (W, b), act in zip(params, spec.activations):
+        a = act.formula(np, a @ W if b is None else a @ W + b)
     return a
 
 
@@ -131,7 +131,8 @@ def test_manual_matches_numpy_oracles_for_any_leaky_slope(p):
 
 # --- each activation and loss on its own ----------------------------------------
 
-ELEMENTWISE = [bp.Identity(), bp.Sigmoid(), bp.Tanh(), bp.ReLU()] + [bp.LeakyReLU(s) for s in (0.01,) + ODD_SLOPES]
+ELEMENTWISE = ([bp.Identity(), bp.Sigmoid(), bp.Tanh(), bp.ReLU()] + [bp.LeakyReLU(s) for s in (0.01,) + ODD_SLOPES]
+               + [bp.Softplus(), bp.Swish(), bp.GELU()] + [bp.ELU(a) for a in (1.0, 0.5, 2.0, -0.5)])
 
 
 def _z(rng, dtype, shape=(5, 4)):
@@ -150,13 +151,13 @@ def _complex_step(f, z, h=1e-20):
 def test_activation_derivative_and_vjp(act, dtype):
     rng = np.random.default_rng(0)
     z = _z(rng, dtype)
-    slope = getattr(act, "slope", 0.0)
     a = act.value(z.copy())
-    want_a = activate(np, act.name, slope, z.astype(np.float64))
+    # The fast in-place value against the formula (the one definition every oracle reads).
+    want_a = act.formula(np, z.astype(np.float64))
     np.testing.assert_allclose(a, want_a, rtol=1e-6 if dtype == np.float32 else 1e-15, atol=1e-7)
     d = act.derivative(z, a)
     assert d.dtype == dtype and d.shape == z.shape
-    np.testing.assert_allclose(d, _complex_step(lambda v: activate(np, act.name, slope, v), z.astype(np.float64)),
+    np.testing.assert_allclose(d, _complex_step(lambda v: act.formula(np, v), z.astype(np.float64)),
                                rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-7)
     g = rng.normal(size=z.shape).astype(dtype)
     g0, z0, a0 = g.copy(), z.copy(), a.copy()
@@ -174,14 +175,14 @@ def test_softmax_value_and_vjp(dtype):
     z, g = _z(rng, dtype), rng.normal(size=(5, 4)).astype(dtype)
     sm = bp.Softmax()
     a = sm.value(z.copy())
-    np.testing.assert_allclose(a, activate(np, "softmax", 0.0, z.astype(np.float64)), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(a, bp.Softmax().formula(np, z.astype(np.float64)), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(sm.log_value(z), np.log(a), rtol=1e-5, atol=1e-6)
     # (g J)_j = ∂⟨g, softmax(z)⟩/∂z_j, by the complex step one j at a time.
     want = np.empty((5, 4))
     for j in range(4):
         e = np.zeros((5, 4), complex)
         e[:, j] = 1e-20j
-        want[:, j] = (g * activate(np, "softmax", 0.0, z.astype(np.float64) + e)).sum(axis=1).imag / 1e-20
+        want[:, j] = (g * bp.Softmax().formula(np, z.astype(np.float64) + e)).sum(axis=1).imag / 1e-20
     g0 = g.copy()
     v = sm.vjp(g, z, a)
     assert v.dtype == dtype
@@ -214,6 +215,7 @@ def test_loss_grad_a_and_value(loss):
     a = bp.Softmax().value(z.copy()) if loss == "cross_entropy" else bp.Sigmoid().value(z.copy())
     y = rng.dirichlet(np.ones(3), 6) if loss == "cross_entropy" else rng.uniform(size=(6, 3))
     np.testing.assert_allclose(fn.value(z, a, y), _per_sample(loss, a, y), rtol=1e-12)
+    np.testing.assert_allclose(fn.formula(np, z, a, y), _per_sample(loss, a, y), rtol=1e-12)
     want = np.empty_like(a)
     for k in range(3):
         e = np.zeros(a.shape, complex)
