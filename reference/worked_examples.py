@@ -1270,8 +1270,18 @@ def _fmt_at(v: float, c: Claim) -> str:
     return "0" + s[2:] if s.startswith("-0") and float(s) == 0 else s
 
 
+def _given(c: Claim) -> bool:
+    """Whether ``c`` is a number the setup states exactly rather than a computed (roundable) one."""
+    return c.kind in ("y", "lr", "N") or (c.kind == "a" and c.layer == 0) or (c.kind in ("W", "b") and not c.new)
+
+
 def _check_operands(ex: WorkedExample, c: Claim, q) -> list[dict]:
-    """Each number of a printed expression against the true value of what it stands for."""
+    """Each number of a printed expression against the true value of what it stands for.
+
+    A computed quantity is judged at the number's printed precision like any
+    claim; a number the setup states exactly (input, target, initial weight,
+    lr, N) must be that number.
+    """
     out = []
     for op in c.operands:
         row = {"text": op.text, "ref": op.ref, "stands_for": None, "true": None, "verdict": None, "copy_of": []}
@@ -1279,6 +1289,8 @@ def _check_operands(ex: WorkedExample, c: Claim, q) -> list[dict]:
             oc = op.claim
             true = q.value(oc)
             verdict, _ = _verdict(oc, true)
+            if _given(oc):  # a number the setup states exactly (an input, a target, a weight, lr, N): equal or wrong
+                verdict = "match" if abs(true - oc.value) <= 1e-12 * max(1.0, abs(true)) else "wrong"
             row |= {"stands_for": oc.name or oc.label, "quantity": oc.label, "true": true, "verdict": verdict}
             if verdict == "wrong":
                 row["copy_of"] = [o.id for o in ex.claims if o.kind != "arith" and o.key != oc.key
