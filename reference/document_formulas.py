@@ -144,6 +144,16 @@ def doc000_regressor(net, params, x, y):
     return [(W_update, hidden_error.sum(axis=0)), (Gamma_update, output_error.sum(axis=0))]
 
 
+def doc000_regressor_sigma_prime_at_output(net, params, x, y):
+    """000 §3.2's hidden_error = output_error · Γ^T · σ'(hidden_layer_output) with σ' evaluated at the output."""
+    Gamma = params[1][0]
+    hidden_layer_output, output_layer_output = _forward_2(params, x, lambda o: o)
+    output_error = 2 * (output_layer_output - y)
+    hidden_error = (output_error @ Gamma.T) * _sigma_prime_at(hidden_layer_output)
+    return [(x.T @ hidden_error, hidden_error.sum(axis=0)),
+            (hidden_layer_output.T @ output_error, output_error.sum(axis=0))]
+
+
 # ---------------------------------------------------------------------------
 # Document 001: the general L-layer MLP (column form W h + b, translated)
 # ---------------------------------------------------------------------------
@@ -509,6 +519,59 @@ def _jax_ce_output_derivative(seed):
     O, l = rng.uniform(0.1, 1, size=3), rng.uniform(0, 1, size=3)
     with jax.enable_x64(True):
         return np.asarray(jax.grad(lambda o: -jnp.sum(l * jnp.log(o)))(O))
+
+
+def _doc003_general_point(seed):
+    """003's one-hidden-layer regression net at a random point: x (D = 3), w1 (M = 4, D), w2 (K = 2, M), h = tanh."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=3), rng.normal(size=(4, 3)), rng.normal(size=(2, 4))
+
+
+def doc003_general_partials(seed):
+    """∂y_k/∂w_kj = A_j, ∂y_k/∂A_j = w_kj, ∂A_j/∂Z_j = h'(Z_j), ∂Z_j/∂w_ji = x_i, multiplied along the
+    chain of ∂y_k/∂w_ji^(1) = w_kj·h'(Z_j)·x_i (one hidden unit j per weight, so one path per output):
+    returns (∂y/∂w2 (K, K, M), ∂y/∂w1 (K, M, D))."""
+    x, w1, w2 = _doc003_general_point(seed)
+    Z = x @ w1.T                                   # Z_j = Σ_i w_ji x_i (x_0 = 0 here)
+    A = np.tanh(Z)
+    K, M = w2.shape
+    dy_dw2 = np.zeros((K, K, M))
+    for k in range(K):
+        dy_dw2[k, k, :] = A                        # ∂y_k/∂w_kj = A_j, and 0 for the other outputs' weights
+    dy_dw1 = w2[:, :, None] * (1 - A * A)[None, :, None] * x[None, None, :]   # w_kj · h'(Z_j) · x_i
+    return np.concatenate([dy_dw2.ravel(), dy_dw1.ravel()])
+
+
+def _jax_doc003_general_partials(seed):
+    import jax
+    import jax.numpy as jnp
+
+    x, w1, w2 = _doc003_general_point(seed)
+    f = lambda a, b: b @ jnp.tanh(a @ jnp.asarray(x))   # y_k = Σ_j w_kj h(Σ_i w_ji x_i), identity output
+    with jax.enable_x64(True):
+        d1, d2 = jax.jacobian(f, argnums=(0, 1))(jnp.asarray(w1), jnp.asarray(w2))
+    return np.concatenate([np.asarray(d2).ravel(), np.asarray(d1).ravel()])
+
+
+def doc003_regression_sigma_is_one(seed):
+    """"For Regression Problem σ(.) = 1" read literally: y_k = σ(A_0 + Σ_j w_kj A_j) = 1, so ∂y_k/∂A_j = 0."""
+    x, w1, w2 = _doc003_general_point(seed)
+    return np.zeros_like(w2)
+
+
+def doc003_regression_sigma_prime_is_one(seed):
+    """The same line read as σ'(·) = 1 (σ the identity): ∂y_k/∂A_j = σ'·w_kj = w_kj."""
+    x, w1, w2 = _doc003_general_point(seed)
+    return 1.0 * w2
+
+
+def _jax_regression_output_partials(seed):
+    import jax
+    import jax.numpy as jnp
+
+    x, w1, w2 = _doc003_general_point(seed)
+    with jax.enable_x64(True):   # regression: y_k = A_0 + Σ_j w_kj A_j (the identity), ∂y_k/∂A_j
+        return np.asarray(jax.jacobian(lambda A: jnp.asarray(w2) @ A)(jnp.tanh(jnp.asarray(w1 @ x))))
 
 
 def _doc001_point(seed):
@@ -1215,6 +1278,61 @@ DOCUMENT_FORMULAS: tuple[DocumentFormula, ...] = (
                         "layer below, a wrong dW_1 shows the pattern of a wrong δ_1", seed=7, targets="onehot"),
         ),
     ),
+    DocumentFormula(
+        id="doc003-general-partials",
+        document=DOC003, section="Backpropagation General Structure: the partial derivatives of the chain",
+        formula=(r"\frac{\partial y_k}{\partial w_{kj}^{(2)}} = A_j; \frac{\partial y_k}{\partial A_j} = w_{kj}^{(2)}; "
+                 r"\frac{\partial A_j}{\partial Z_j} = h'(Z_j); \frac{\partial Z_j}{\partial w_{ji}^{(1)}} = x_i; "
+                 r"\frac{\partial E_n}{\partial w_{ji}^{(1)}} = \frac{\partial E_n}{\partial y_k} \times "
+                 r"\frac{\partial y_k}{\partial A_j} \times \frac{\partial A_j}{\partial Z_j} \times "
+                 r"\frac{\partial Z_j}{\partial w_{ji}^{(1)}}"),
+        verdict="correct",
+        reasoning=("y_k = A_0 + Σ_j w_kj A_j is linear in w_kj (coefficient A_j) and in A_j (coefficient w_kj); "
+                   "A_j = h(Z_j); Z_j = x_0 + Σ_i w_ji x_i is linear in w_ji.  Each factor is right; for one output "
+                   "y_k, w_ji^(1) reaches it through A_j alone, so the product is ∂y_k/∂w_ji.  (The sum over k comes "
+                   "from E_n, as the next line has it: see 'hidden layer' above.)"),
+        corrected="—",
+        cases=(
+            DerivativeCase("3-4-2 tanh network at a random point: ∂y/∂w2 and ∂y/∂w1", doc003_general_partials,
+                           _jax_doc003_general_partials, _AGREE, "jax.jacobian of y(w1, w2)", seed=14),
+        ),
+    ),
+    DocumentFormula(
+        id="doc003-regression-sigma",
+        document=DOC003, section="Backpropagation General Structure, 3): \"For Regression Problem σ(.) = 1\"",
+        formula=r"\text{For Regression Problem } \sigma(.) = 1",
+        verdict="conditional",
+        condition="if it means σ'(·) = 1, i.e. σ is the identity (y_k = Z_k), as the outputs' definition says",
+        reasoning=("For regression the outputs are y_k = Z_k (σ the identity), so σ' = 1 and ∂y_k/∂A_j = w_kj.  "
+                   "Read as written, σ(·) = 1 makes every output the constant 1 and every derivative 0."),
+        corrected="for regression σ(z) = z, so σ'(z) = 1",
+        cases=(
+            DerivativeCase("σ(·) = 1 as written: ∂y_k/∂A_j", doc003_regression_sigma_is_one,
+                           _jax_regression_output_partials, Expect(agree=False),
+                           "a constant output has zero derivative, the identity output w_kj", seed=14),
+            DerivativeCase("σ'(·) = 1: ∂y_k/∂A_j", doc003_regression_sigma_prime_is_one,
+                           _jax_regression_output_partials, _AGREE, "the identity output's derivative", seed=14),
+        ),
+    ),
+    DocumentFormula(
+        id="doc000-regressor-hidden-error",
+        document=DOC000, section="3.2 Backpropagation (regressor): hidden_error",
+        formula=r"hidden\_error = output\_error \cdot \Gamma^T \cdot \sigma'(hidden\_layer\_output)",
+        verdict="conditional",
+        condition="if σ'(hidden_layer_output) means the sigmoid's derivative written through its output, a(1 − a)",
+        reasoning=("As in the classifier: with a = σ(z), σ'(z) = a(1 − a); σ' evaluated at a, σ(a)(1 − σ(a)), is "
+                   "another number.  (The missing 1/N of output_error is the row above; here the loss is the sum "
+                   "Σ(y − ŷ)², for which 2(ŷ − y) is exact, so that only this line is tested.)"),
+        corrected="hidden_error = (output_error · Γᵀ) ⊙ a(1 − a), a = hidden_layer_output",
+        cases=(
+            FormulaCase("σ'(a) read as a(1 − a), Σ(y − ŷ)²", _NET_000_REGRESSOR_SUM, doc000_regressor, _AGREE,
+                        "the chain rule of Σ(y − ŷ)²", seed=1),
+            FormulaCase("σ'(a) read as σ' evaluated at a, Σ(y − ŷ)²", _NET_000_REGRESSOR_SUM,
+                        doc000_regressor_sigma_prime_at_output, Expect(agree=False, layer=1, delta=True),
+                        "only the hidden delta changes, by an elementwise ratio: W1 and b1 are wrong, layer 2 right",
+                        seed=1),
+        ),
+    ),
     # ---- Document 001: the recursion before and after "transposing the weight matrix" -----------------
     DocumentFormula(
         id="doc001-delta-before-transpose",
@@ -1290,7 +1408,7 @@ def formula_errata_markdown(results) -> str:
         '<a id="formulas"></a>',
         "## Formulas",
         "",
-        "Generated from `reference/document_formulas.py`: each gradient formula the documents state is "
+        "Generated from `reference/document_formulas.py`: each formula the documents state is "
         "implemented literally (row layout `x @ W + b`, a random batch of N = "
         f"{N_BATCH} samples, document 001's column form transposed) and compared by `reference.compare` "
         "with `jax.grad`, central differences and the complex step; a single derivative (∂Error/∂Prediction, "
@@ -1310,6 +1428,7 @@ def formula_errata_markdown(results) -> str:
         out.append(f"| {d[:3]} | {len(vs)} | {vs.count('correct')} | {vs.count('conditional')} | {vs.count('wrong')} |")
     out += ["", "| document | formula as written | verdict | what the tool found | corrected formula |",
             "| --- | --- | --- | --- | --- |"]
+    results = sorted(results, key=lambda fr: fr[0].document)  # by document; the registry's order within one
     for f, reports in results:
         found = "<br>".join(_md(_case_summary(c, r)) for c, r in zip(f.cases, reports))
         out.append(f"| [{f.document[:3]}](#{f.id}) {_md(f.section)} | `{_md(f.formula)}` | "
