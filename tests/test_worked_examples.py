@@ -305,7 +305,7 @@ def test_operands_of_printed_arithmetic():
 
 
 def test_jax_agreement_uses_the_tolerance_table():
-    from reference.worked_examples import _agree
+    from reference.examples.truth import _agree
 
     for kind in ("jax", "loss"):
         tol = tolerance(np.float64, kind)
@@ -417,7 +417,7 @@ def test_search_finds_the_tables_setup():
 
 
 def test_missing_path_sums_to_gradient():
-    from reference.worked_examples import _paths
+    from reference.examples.truth import _paths
 
     ex = load_example(EX2)
     with jax.enable_x64(True):
