@@ -278,6 +278,18 @@ def test_verdicts_follow_from_hand_values():
     assert hand_verdict("-3.603", e["P"][2]) == "wrong" and abs(e["P"][2] - -3.600) < 1e-4
     assert hand_verdict("-2.156", (-0.629 - 1.118 - 1.201) / 3) == "wrong"
     assert hand_verdict("-2.156", e["dw1"]) == "rounding"
+    # Example 2's Step 6 with its own printed numbers, by hand: w51 = −0.202 − 0.1·(−0.075) = −0.1945,
+    # printed 0.210 (wrong); w11 = −0.25 − 0.1·0.0019 = −0.25019, printed −0.251 (one unit off).
+    ex2 = {"w51_new_arith": (-0.202 - 0.10 * -0.075, "0.210"), "w52_new_arith": (-0.416 - 0.10 * -0.089, "0.425"),
+           "w11_new_arith": (-0.25 - 0.10 * 0.0019, "-0.251"), "w22_new_arith": (0.197 - 0.10 * -0.0021, "0.198"),
+           "b4_new_arith": (-0.575 - 0.10 * -0.020, "-0.573")}
+    res = by_id(EX2)
+    for cid, (v, printed) in ex2.items():
+        assert res[cid].claim.printed == printed and res[cid].computed == pytest.approx(v, rel=1e-12), cid
+        assert res[cid].verdict == hand_verdict(printed, v), cid
+    assert [hand_verdict(p, v) for v, p in ex2.values()] == ["wrong", "wrong", "rounding", "rounding", "match"]
+    # and 0.202 + 0.1·0.0756 (the 'tables' setup's w51 and gradient) is the printed 0.210
+    assert res["w51_new_arith"].causes[0]["setup"] == "alternative 'tables'"
     # Example 2 as stated: the forward table cannot follow (Z11 of row 1 is −0.25·1 + 0.464·3 − 0.959 = 0.183).
     assert hand_verdict("-0.959", -0.25 * 1 + 0.464 * 3 - 0.959) == "wrong"
     assert by_id(EX2)["Z11_1"].verdict == "wrong"
@@ -504,6 +516,8 @@ def test_cli_exit_codes(tmp_path):
     r = run_script("scripts/check_example.py", str(good))
     assert r.returncode == 0, r.stderr
     assert "2 claims: 2 match" in r.stdout
+    r = run_script("scripts/check_example.py", str(DOC002), "--full")
+    assert r.returncode == 1 and "forward pass, per sample" in r.stdout
     r = run_script("scripts/check_example.py", str(DOC002), "--json")
     assert r.returncode == 1
     d = json.loads(r.stdout)

@@ -302,39 +302,58 @@ def _check_operands(ex: WorkedExample, c: Claim, q) -> list[dict]:
     return out
 
 
-def _arith_candidates(ex: WorkedExample, c: Claim, ops: list[dict]) -> list[dict]:
-    """Why a printed expression's result is off: its operands, or the arithmetic itself."""
+def _arith_candidates(ex: WorkedExample, c: Claim, ops: list[dict], setups, quantities) -> list[dict]:
+    """Why a printed expression's result is off: copied operands, another setup's numbers, or the arithmetic.
+
+    Tried in turn: the wrong operands replaced by the document's own printed
+    values of what they stand for (a copied number); every operand replaced
+    by its true value under a declared alternative setup; otherwise an
+    arithmetic slip.
+    """
+    out = []
     by_id = {o.id: o for o in ex.claims}
-    bad = [(k, op, row) for k, (op, row) in enumerate(zip(c.operands, ops)) if row["verdict"] == "wrong"]
-    if not bad:
-        return [dict(family="arithmetic", setup="stated", value=_eval_arith(c.expression),
-                     description=f"an arithmetic slip: the expression as printed evaluates to "
-                     f"{_fmt(_eval_arith(c.expression), c)}")]
-    parts = []
-    for k, op, row in bad:
-        copies = [by_id[i] for i in row["copy_of"]]
-        src = f" (the printed {', '.join(o.name or o.id for o in copies[:2])})" if copies else ""
-        parts.append(f"{op.text}{src} where {row['stands_for']} = {_fmt(row['true'], op.claim)} belongs")
-    text = "wrong operands: " + "; ".join(parts)
-    # The document's own values for the quantities meant, where it prints them elsewhere.
-    first = {}
-    for o in ex.claims:
-        if o.kind != "arith":
-            first.setdefault(o.key, o)
-    values, used = [], []
-    for op in c.operands:
-        v = op.sign * op.value
-        if op.claim is not None and any(op is b for _, b, _ in bad):
-            own = first.get(op.claim.key)
-            if own is not None and own.printed != op.claim.printed:
-                v = own.value
-                used.append(f"{own.name or own.id} = {own.printed}")
-        values.append(v * op.sign)
-    fixed = _eval_arith(c.expression, values)
-    if used and _explains(fixed, c):
-        text += (f"; with the document's own {', '.join(used)} the expression gives {_fmt(fixed, c)}, "
-                 f"the printed result")
-    return [dict(family="operands", setup="stated", value=fixed, description=text)]
+    as_written = _eval_arith(c.expression)
+    bad = [(op, row) for op, row in zip(c.operands, ops) if row["verdict"] == "wrong"]
+    copied = [(op, row) for op, row in bad if row["copy_of"]]
+    if copied:
+        parts = [f"{op.text} (the printed {', '.join(by_id[i].name or i for i in row['copy_of'][:2])}) where "
+                 f"{row['stands_for']} = {_fmt(row['true'], op.claim)} belongs" for op, row in copied]
+        text = "wrong operands: " + "; ".join(parts)
+        # The document's own values for the quantities meant, where it prints them elsewhere.
+        first = {}
+        for o in ex.claims:
+            if o.kind != "arith":
+                first.setdefault(o.key, o)
+        values, used = [], []
+        for op in c.operands:
+            v = op.sign * op.value
+            if any(op is b for b, _ in copied):
+                own = first.get(op.claim.key)
+                if own is not None and own.printed != op.claim.printed:
+                    v = own.value
+                    used.append(f"{own.name or own.id} = {own.printed}")
+            values.append(v * op.sign)
+        fixed = _eval_arith(c.expression, values)
+        if used and _explains(fixed, c):
+            text += (f"; with the document's own {', '.join(used)} the expression gives {_fmt(fixed, c)}, "
+                     f"the printed result")
+        out.append(dict(family="operands", setup="stated", value=fixed, description=text))
+    for s in setups:
+        if s.stated or not s.declared or any(op.claim is not None and op.claim.kind == "N" for op in c.operands):
+            continue
+        q = quantities[s.name]
+        values = [op.value if op.claim is None else op.sign * q.value(op.claim) for op in c.operands]
+        v = _eval_arith(c.expression, values)
+        if _explains(v, c):
+            changed = [f"{op.text} → {_fmt(q.value(op.claim), op.claim)}" for op in c.operands
+                       if op.claim is not None and not _explains(q.value(op.claim), op.claim)]
+            out.append(dict(family="setup", setup=s.name, value=v, description=(
+                f"the printed result follows from {s.name} ({s.description}), not from the numbers printed in "
+                f"the expression: with {', '.join(changed) or 'its values'} it gives {_fmt(v, c)}; as printed "
+                f"the expression evaluates to {_fmt(as_written, c)}")))
+    out.append(dict(family="arithmetic", setup="stated", value=as_written,
+                    description=f"an arithmetic slip: the expression as printed evaluates to {_fmt(as_written, c)}"))
+    return out
 
 
 def check_example(example) -> ExampleReport:
@@ -370,7 +389,7 @@ def check_example(example) -> ExampleReport:
         results.append(r)
 
     wrong = [r for r in results if r.verdict == "wrong"]
-    cands = {r.claim.id: (_arith_candidates(ex, r.claim, r.operands) if r.claim.kind == "arith"
+    cands = {r.claim.id: (_arith_candidates(ex, r.claim, r.operands, setups, quantities) if r.claim.kind == "arith"
                           else _candidates(ex, r.claim, setups, quantities)) for r in wrong}
     # A hypothesis that explains many of this example's wrong claims is the likelier cause of each.
     support: dict = {}
@@ -409,7 +428,8 @@ def search_setups(example, *, top: int = 10, kinds=None) -> list[dict]:
     and fewest changes first among ties.
     """
     ex = example if isinstance(example, WorkedExample) else load_example(example)
-    claims = [c for c in ex.claims if (c.kind in kinds if kinds else c.kind != "y")]
+    # Printed arithmetic is the same under every setup: only quantities count.
+    claims = [c for c in ex.claims if (c.kind in kinds if kinds else c.kind not in ("y", "arith"))]
     names = [None, *TRANSFORMS]
     square = [l for l, (W, _) in enumerate(ex.params, start=1) if W.shape[0] == W.shape[1]]
     rows = []
