@@ -669,7 +669,7 @@ def test_errata_shows_corrected_examples():
     assert "| w3 | 0.21 | -0.33978 | 0.22699 |" in doc002          # Δ·w5·x2 = −0.809·0.14·3, 0.21 + 0.05·0.33978
     assert round(h["grads"]["w3"], 5) == -0.33978 and round(h["new"]["w3"], 5) == 0.22699
     ex1 = page[page.index('<a id="doc003_ex1"></a>'): page.index('<a id="doc003_ex2"></a>')]
-    assert "| 3 | -3.6001 | -8.4002 | -1.2 |" in ex1                 # the P, Q, R row 3, true
+    assert "| 3 | -3.6001 | -8.4002 | -1.2000 |" in ex1              # the P, Q, R row 3, true
     assert (round(e["P"][2], 4), round(e["Q"][2], 4)) == (-3.6001, -8.4002)
 
 

@@ -19,11 +19,15 @@ __all__ = ["format_report", "errata_markdown"]
 
 
 def _num(v: float, sig: int = 5) -> str:
-    """A true value for people: ``sig`` significant digits, never in exponent form."""
+    """A true value for people: exact when it has at most ``sig`` significant digits (``0.5``, ``-0.959``),
+    else rounded to ``sig`` significant digits with its trailing zeros kept (``-1.2000``); never in exponent form."""
     if v is None or not np.isfinite(v):
         return str(v)
-    out = np.format_float_positional(float(v), precision=sig, unique=False, fractional=False, trim="-")
-    return "0" if float(out) == 0 else out
+    v = float(v)
+    short = np.format_float_positional(v, unique=True, trim="-")
+    if len(short.lstrip("-0.").replace(".", "")) <= sig:
+        return "0" if v == 0 else short
+    return np.format_float_positional(v, precision=sig, unique=False, fractional=False, trim="k")
 
 
 def _table(head: list[str], rows: list[list[str]], indent: str = "  ") -> list[str]:
