@@ -92,7 +92,7 @@ def format_report(report: ExampleReport, *, width: int = 60, full: bool = False)
             cause = f"[manual_bp and JAX disagree: JAX {r.jax!r}] " + cause
         lines.append(("  ".join(v.ljust(w[i]) for i, v in enumerate(row)) + "  " + cause).rstrip())
         for o in r.operands:
-            if o["verdict"] == "wrong":
+            if o["verdict"] == "wrong" and not o["repeats"]:
                 lines.append(f"{'':{w[0]}}    operand {o['text']} stands for {o['stands_for']} = "
                              f"{_num(o['true'])}: wrong")
     for st in report.setups if full else report.setups[:1]:
@@ -195,7 +195,9 @@ def errata_markdown(reports: list[ExampleReport], *, generator: str = "scripts/m
                     f"| {c.id} | {_md(c.name)} | {_md(what)} | {c.printed} | {_fmt(r.computed, c)} | "
                     f"{_md(r.cause or 'no automatic explanation found')} |"
                 )
-        slips = [(r, o) for r in rep.results if r.verdict != "wrong" for o in r.operands if o["verdict"] == "wrong"]
+        # (an operand that repeats the document's own wrong claim of the same quantity is listed there)
+        slips = [(r, o) for r in rep.results if r.verdict != "wrong" for o in r.operands
+                 if o["verdict"] == "wrong" and not o["repeats"]]
         if slips:
             out += ["", "Wrong numbers inside printed expressions whose result is nevertheless right:", ""]
             out += [f"- {r.claim.id} (`{_md(r.claim.expression)}` = {r.claim.printed}): {o['text']} stands for "
