@@ -213,6 +213,9 @@ class ClaimResult:
 
 @dataclass
 class ExampleReport:
+    """The checked example: a :class:`ClaimResult` per claim (file order) and the complete true state
+    (:class:`SetupState`) of the stated setup and of each declared alternative, in that order."""
+
     example: WorkedExample
     results: list[ClaimResult]
     setups: list[SetupState] = field(default_factory=list)
