@@ -200,7 +200,7 @@ class ClaimResult:
     def to_dict(self) -> dict:
         c = self.claim
         return {
-            "id": c.id, "quantity": c.quantity, "sample": c.sample, "name": c.name, "text": c.text,
+            "id": c.id, "quantity": c.quantity or None, "sample": c.sample, "name": c.name, "text": c.text,
             "expression": c.expression or None,
             "printed": c.printed, "claimed": c.value, "ulp": c.ulp,
             "computed": self.computed, "jax": self.jax, "jax_agrees": self.jax_agrees,
