@@ -47,10 +47,13 @@ from .tolerances import (
 from .worked_examples import (
     ExampleFormatError,
     ExampleReport,
+    SetupState,
     WorkedExample,
     check_example,
     errata_markdown,
+    format_report,
     load_example,
+    search_setups,
 )
 
 from .document_formulas import DOCUMENT_FORMULAS, DocumentFormula, check_formulas, formula_errata_markdown
@@ -87,10 +90,13 @@ __all__ = [
     # worked examples (reference/data/examples/*.toml)
     "ExampleFormatError",
     "ExampleReport",
+    "SetupState",
     "WorkedExample",
     "check_example",
     "errata_markdown",
+    "format_report",
     "load_example",
+    "search_setups",
     # the documents' general formulas, implemented literally and checked
     "DOCUMENT_FORMULAS",
     "DocumentFormula",
