@@ -181,43 +181,34 @@ def _predict(ctx, v: _Variant, layout: str, per_sample: bool, want_dx: bool):
     return grads, dx
 
 
-def _variants(ctx, per_sample: bool, want_dx: bool) -> list[_Variant]:
-    """Every mistake in every single layer where it applies, then in all of them at once."""
+def _groups(ctx, per_sample: bool, want_dx: bool) -> list[tuple[str, object, list, bool]]:
+    """``(mistake, how, layers, per_layer)``: the layers where each mistake can sit.
+
+    ``per_layer``: try it in each layer alone, then in all the layers where it
+    changes something at once; otherwise only in all of them (the L2 term).
+    """
     L, acts = ctx.L, ctx.acts
-    hidden = range(1, L)
-    every = range(1, L + 1)
-    where = {
+    every = list(range(1, L + 1))
+    groups = [
         # The output only where the chain rule goes through the output activation (not fused).
-        "derivative_at_activation": [l for l in every if acts[l - 1].elementwise and (l < L or not ctx.fused)],
-        "missing_activation_derivative": [l for l in every if l < L or not ctx.fused],
-        "softmax_diagonal": [l for l in every if acts[l - 1].name == "softmax"],
+        ("derivative_at_activation", None,
+         [l for l in every if acts[l - 1].elementwise and (l < L or not ctx.fused)], True),
+        ("missing_activation_derivative", None, [l for l in every if l < L or not ctx.fused], True),
+        ("softmax_diagonal", None, [l for l in every if acts[l - 1].name == "softmax"], True),
         # δ_(l−1) = δ_l W_l only type-checks for square W_l; layer 1's is ∂L/∂x = δ_1 W_1.
-        "missing_transpose": [l for l in every if ctx.W[l - 1].shape[0] == ctx.W[l - 1].shape[1]
-                              and (l > 1 or want_dx)],
+        ("missing_transpose", None, [l for l in every if ctx.W[l - 1].shape[0] == ctx.W[l - 1].shape[1]
+                                     and (l > 1 or want_dx)], True),
         # transposed_gradient is found leaf by leaf in reference.comparison (dW_lᵀ equals the reference).
-    }
-    out = []
-    for mistake, layers in where.items():
-        out += [_Variant(mistake, (l,)) for l in layers]
-        if len(layers) > 1:
-            out.append(_Variant(mistake, tuple(layers), single=False))
-            inner = tuple(l for l in layers if l < L)
-            if mistake == "derivative_at_activation" and 1 < len(inner) < len(layers):
-                out.append(_Variant(mistake, inner, single=False))  # the backward loop, output apart
-    for how, layers in (("a_l", list(every)), ("a_(l-2)", [l for l in every if l >= 2])):
-        out += [_Variant("wrong_layer_activation", (l,), how) for l in layers]
-        if len(layers) > 1:
-            out.append(_Variant("wrong_layer_activation", tuple(layers), how, single=False))
+        ("wrong_layer_activation", "a_l", every, True),
+        ("wrong_layer_activation", "a_(l-2)", [l for l in every if l >= 2], True),
+    ]
     if not per_sample:  # one sample at a time, an unsummed δ is its sum
         biased = [l for l in every if ctx.has_b[l - 1]]
-        for how in ("per_sample", "mean"):
-            out += [_Variant("bias_not_summed", (l,), how) for l in biased]
-            if len(biased) > 1:
-                out.append(_Variant("bias_not_summed", tuple(biased), how, single=False))
+        groups += [("bias_not_summed", "per_sample", biased, True), ("bias_not_summed", "mean", biased, True)]
     if ctx.spec.l2:
-        out += [_Variant("l2_missing", tuple(every), single=False)]
-        out += [_Variant("l2_factor", tuple(every), k, single=False) for k in (1.0, 4.0)]
-    return out
+        groups += [("l2_missing", None, every, False), ("l2_factor", 1.0, every, False),
+                   ("l2_factor", 4.0, every, False)]
+    return groups
 
 
 def _matches(pred_leaves, cand_leaves, dtype) -> bool:
@@ -315,21 +306,38 @@ def name_mistakes(net, spec, params, x, y, dtype, cand, cand_dx, ref, ref_dx, *,
     want_dx = cand_dx is not None
     cand_leaves = _flat(cand, cand_dx if want_dx else None)
     ref_leaves = _flat(ref, ref_dx if want_dx else None)
-    found, seen = [], []
-    for v in _variants(ctx, per_sample, want_dx):
+
+    def verdict(v):
+        """``(changes anything, reproduces the candidate)`` for variant ``v``."""
         pred = _predict(ctx, v, layout, per_sample, want_dx)
         if pred is None:
-            continue
+            return False, False
         leaves = _flat(*pred)
         if len(leaves) != len(cand_leaves) or _matches(leaves, ref_leaves, dtype):
-            continue  # the same numbers as the reference: cannot explain a disagreement
-        if not _matches(leaves, cand_leaves, dtype):
-            continue
-        if any(u.mistake == v.mistake and not v.single and u.single for u in seen):
-            continue  # already named in one layer: the all-layers form is the same mistake there
-        seen.append(v)
-        found.append({"mistake": v.mistake, "layer": v.layers[0] if v.single else None,
-                      "layers": list(v.layers), "text": _text(v, ctx, layout, per_sample)})
+            return False, False  # the same numbers as the reference: cannot explain a disagreement
+        return True, _matches(leaves, cand_leaves, dtype)
+
+    found, named = [], set()
+    for mistake, how, layers, per_layer in _groups(ctx, per_sample, want_dx):
+        hits, live = [], []
+        if per_layer:
+            for l in layers:
+                changes, hit = verdict(_Variant(mistake, (l,), how))
+                live += [l] if changes else []
+                hits += [_Variant(mistake, (l,), how)] if hit else []
+        else:
+            live = list(layers)
+        if not hits and len(live) > 1 or not per_layer:
+            # A mistake in the backward loop: every layer where it changes something at once.
+            v = _Variant(mistake, tuple(live), how, single=False)
+            if live and verdict(v)[1]:
+                hits.append(v)
+        for v in hits:
+            key = (v.mistake, v.layers)
+            if key not in named:
+                named.add(key)
+                found.append({"mistake": v.mistake, "layer": v.layers[0] if v.single else None,
+                              "layers": list(v.layers), "text": _text(v, ctx, layout, per_sample)})
     return found
 
 
