@@ -71,7 +71,7 @@ class _Variant:
 class _Context:
     """The forward pass and everything the mistaken backprops share, computed once."""
 
-    def __init__(self, net, spec, params, x, y, dtype):
+    def __init__(self, net, spec, params, x, y, dtype, ref):
         from .model import forward_xp
 
         self.spec, self.dtype = spec, dtype
@@ -86,13 +86,23 @@ class _Context:
         self.as_ = [np.asarray(a, dtype) for a in as_]
         self.y = y
         self.s = (0.5 if spec.half else 1.0) / (self.N if spec.reduction == "mean" else 1)
+        self.ref = ref  # jax.grad's [(dW, db)]: the leaves a mistake leaves alone
         self.fused = self.loss_fn.fused_with is not None and self.loss_fn.fused_with == self.acts[-1].name
         self._deltas = None
+        self._upstream = {}
 
     def deltas(self):
         if self._deltas is None:
             self._deltas = _deltas(self, None)
         return self._deltas
+
+    def upstream(self, l: int):
+        """The right ``∂L/∂a_l`` (scaled as δ is), shape ``(n_batch, n_l)``: what layer ``l``'s ⊙ f' acts on."""
+        if l not in self._upstream:
+            with np.errstate(all="ignore"):
+                self._upstream[l] = (self.s * self.loss_fn.grad_a(self.as_[-1], self.y) if l == self.L
+                                     else self.deltas()[l] @ self.W[l].T)
+        return self._upstream[l]
 
 
 def _local(ctx, l: int, g, v: _Variant | None):
@@ -109,66 +119,79 @@ def _local(ctx, l: int, g, v: _Variant | None):
         return act.vjp(g, z, a)
 
 
+def _top(v: _Variant) -> int:
+    """The highest layer whose δ a δ-mistake changes (0: none, only ∂L/∂x)."""
+    return max(v.layers) - (v.mistake == "missing_transpose")
+
+
 def _deltas(ctx, v: _Variant | None):
-    """``[δ_1, ..., δ_L]`` with mistake ``v`` (None: the right ones), or None where it cannot type-check."""
-    L, acts = ctx.L, ctx.acts
-    z, a = ctx.zs[-1], ctx.as_[-1]
+    """``[δ_1, ..., δ_L]`` with mistake ``v`` (None: the right ones), or None where it cannot type-check.
+
+    The δ above the mistake's top layer are the right ones, reused.
+    """
+    L = ctx.L
+    out = [None] * L if v is None else list(ctx.deltas())
+    start = L if v is None else _top(v)
     with np.errstate(all="ignore"):
-        if v is not None and L in v.layers and v.mistake in ("missing_activation_derivative",
-                                                             "derivative_at_activation", "softmax_diagonal"):
-            delta = _local(ctx, L, ctx.loss_fn.grad_a(a, ctx.y), v)
-        else:
-            delta = ctx.loss_fn.output_delta(z, a, ctx.y, acts[-1])
-        delta = ctx.s * delta
-        out = [delta]
-        for l in range(L - 1, 0, -1):  # δ_l from δ_(l+1) through W_(l+1)
+        for l in range(start, 0, -1):  # δ_l from δ_(l+1) through W_(l+1), or from the loss at the output
+            if l == L:
+                z, a = ctx.zs[-1], ctx.as_[-1]
+                if v is not None and L in v.layers and v.mistake in _DELTA_MISTAKES:
+                    delta = _local(ctx, L, ctx.loss_fn.grad_a(a, ctx.y), v)
+                else:
+                    delta = ctx.loss_fn.output_delta(z, a, ctx.y, ctx.acts[-1])
+                out[l - 1] = ctx.s * delta
+                continue
             W = ctx.W[l]
             if v is not None and v.mistake == "missing_transpose" and l + 1 in v.layers:
                 if W.shape[0] != W.shape[1]:
                     return None
-                g = delta @ W
+                g = out[l] @ W
             else:
-                g = delta @ W.T
-            delta = _local(ctx, l, g, v)
-            out.append(delta)
-    out.reverse()
+                g = out[l] @ W.T
+            out[l - 1] = _local(ctx, l, g, v)
     return out
 
 
+_FORMATION = ("wrong_layer_activation", "transposed_gradient", "bias_not_summed", "l2_missing", "l2_factor")
+
+
 def _predict(ctx, v: _Variant, layout: str, per_sample: bool, want_dx: bool):
-    """What a candidate with mistake ``v`` returns, after the same layout conversion: ``(grads, dx)`` or None."""
-    formation = v.mistake in ("wrong_layer_activation", "transposed_gradient", "bias_not_summed",
-                              "l2_missing", "l2_factor")
-    ds = ctx.deltas() if formation or v.mistake == "missing_transpose" and v.layers == (1,) else _deltas(ctx, v)
-    if ds is None:
-        return None
-    k = 2.0
-    if v.mistake == "l2_missing":
-        k = 0.0
-    elif v.mistake == "l2_factor":
-        k = float(v.how)
+    """What a candidate with mistake ``v`` returns, after the same layout conversion: ``(grads, dx)`` or None.
+
+    Only the gradients the mistake touches are recomputed; the others are the
+    reference's (they are right in the mistaken backprop too).
+    """
+    grads = [list(pair) for pair in ctx.ref]
+    if v.mistake in _FORMATION:
+        ds, redo = ctx.deltas(), [l for l in v.layers if v.mistake not in ("l2_missing", "l2_factor")]
+    else:
+        ds, redo = _deltas(ctx, v), list(range(1, _top(v) + 1))
+        if ds is None:
+            return None
+    k = {"l2_missing": 0.0, "l2_factor": v.how}.get(v.mistake, 2.0)
     if per_sample:
         k = per_sample_l2_coefficient(k, ctx.N, ctx.spec.reduction)
-    grads = []
-    for l in range(1, ctx.L + 1):
+    if k != 2.0 and ctx.spec.l2:  # the L2 mistakes: every dW off by (k − 2)·l2·W
+        grads = [[dW + (k - 2.0) * ctx.spec.l2 * W, db] for (dW, db), W in zip(grads, ctx.W)]
+    for l in redo:
         d, W = ds[l - 1], ctx.W[l - 1]
-        here = l in v.layers
         a_prev = ctx.as_[l - 1]
-        if v.mistake == "wrong_layer_activation" and here:
+        if v.mistake == "wrong_layer_activation":
             a_prev = ctx.as_[l] if v.how == "a_l" else ctx.as_[l - 2]
         dW = a_prev.T @ d
         if ctx.spec.l2 and dW.shape == W.shape:
-            dW = dW + k * ctx.spec.l2 * W
-        if v.mistake == "transposed_gradient" and here:
+            dW = dW + 2.0 * ctx.spec.l2 * W
+        if v.mistake == "transposed_gradient":
             dW = dW.T
         db = None
         if ctx.has_b[l - 1]:
             db = d.sum(axis=0)
-            if v.mistake == "bias_not_summed" and here:
+            if v.mistake == "bias_not_summed":
                 db = d.copy() if v.how == "per_sample" else d.mean(axis=0)
-        grads.append((dW, db))
+        grads[l - 1] = [dW, db]
     # The candidate's answer went through the layout conversion; so does the prediction.
-    grads = grads_from_layout(grads_to_layout(grads, layout), ctx.spec.sizes, layout, per_sample)
+    grads = grads_from_layout(grads_to_layout([tuple(p) for p in grads], layout), ctx.spec.sizes, layout, per_sample)
     dx = None
     if want_dx:
         W1 = ctx.W[0]
@@ -300,45 +323,77 @@ def name_mistakes(net, spec, params, x, y, dtype, cand, cand_dx, ref, ref_dx, *,
     same mistake across layers give the same numbers, the single layer is named.
     """
     try:
-        ctx = _Context(net, spec, params, x, y, dtype)
+        ctx = _Context(net, spec, params, x, y, dtype, ref)
     except (AttributeError, TypeError):  # a duck-typed net without activation objects: nothing to evaluate
         return []
     want_dx = cand_dx is not None
     cand_leaves = _flat(cand, cand_dx if want_dx else None)
     ref_leaves = _flat(ref, ref_dx if want_dx else None)
+    names = [f"{k}{l}" for l in range(1, ctx.L + 1) for k in "Wb"] + (["x"] if want_dx else [])
+    bad = {n for n, c, r in zip(names, cand_leaves, ref_leaves) if r is not None and not _matches([r], [c], dtype)}
 
     def verdict(v):
-        """``(changes anything, reproduces the candidate)`` for variant ``v``."""
+        """Does variant ``v`` reproduce the candidate (and differ from the reference)?"""
+        if not _could_match(ctx, v, bad, want_dx):
+            return False
         pred = _predict(ctx, v, layout, per_sample, want_dx)
         if pred is None:
-            return False, False
+            return False
         leaves = _flat(*pred)
         if len(leaves) != len(cand_leaves) or _matches(leaves, ref_leaves, dtype):
-            return False, False  # the same numbers as the reference: cannot explain a disagreement
-        return True, _matches(leaves, cand_leaves, dtype)
+            return False  # the same numbers as the reference: cannot explain a disagreement
+        return _matches(leaves, cand_leaves, dtype)
 
-    found, named = [], set()
+    found = []
     for mistake, how, layers, per_layer in _groups(ctx, per_sample, want_dx):
-        hits, live = [], []
-        if per_layer:
-            for l in layers:
-                changes, hit = verdict(_Variant(mistake, (l,), how))
-                live += [l] if changes else []
-                hits += [_Variant(mistake, (l,), how)] if hit else []
-        else:
-            live = list(layers)
-        if not hits and len(live) > 1 or not per_layer:
-            # A mistake in the backward loop: every layer where it changes something at once.
+        live = [l for l in layers if _live(ctx, mistake, l, dtype)] if per_layer else list(layers)
+        hits = [v for v in (_Variant(mistake, (l,), how) for l in live) if verdict(v)] if per_layer else []
+        if (not hits and len(live) > 1) or (not per_layer and live):
+            # A mistake in the backward loop: every layer where it changes something, at once.
             v = _Variant(mistake, tuple(live), how, single=False)
-            if live and verdict(v)[1]:
-                hits.append(v)
-        for v in hits:
-            key = (v.mistake, v.layers)
-            if key not in named:
-                named.add(key)
-                found.append({"mistake": v.mistake, "layer": v.layers[0] if v.single else None,
-                              "layers": list(v.layers), "text": _text(v, ctx, layout, per_sample)})
+            hits += [v] if verdict(v) else []
+        found += [{"mistake": v.mistake, "layer": v.layers[0] if v.single else None,
+                   "layers": list(v.layers), "text": _text(v, ctx, layout, per_sample)} for v in hits]
     return found
+
+
+_DELTA_MISTAKES = ("derivative_at_activation", "missing_activation_derivative", "softmax_diagonal")
+
+
+def _live(ctx, mistake: str, l: int, dtype) -> bool:
+    """Does ``mistake`` in layer ``l`` change anything there?  A local test, one layer's worth of work.
+
+    (σ'(a) for σ'(z) changes δ_l; relu'(a) is relu'(z), and the identity has no
+    derivative to drop: those layers are left out of a mistake's layer set.)
+    """
+    if mistake in _DELTA_MISTAKES:
+        wrong = _local(ctx, l, ctx.upstream(l), _Variant(mistake, (l,)))
+        return bool(np.isfinite(wrong).all()) and not _matches([wrong], [ctx.deltas()[l - 1]], dtype)
+    if mistake == "missing_transpose":
+        W = ctx.W[l - 1]
+        return not allclose_tree([W.T], [W], dtype=dtype, kind="jax")
+    return True
+
+
+def _could_match(ctx, v: _Variant, bad: set, want_dx: bool) -> bool:
+    """Can ``v`` reproduce a candidate whose disagreeing leaves are ``bad``?  Decided from structure alone.
+
+    A wrong δ_t spoils dW_t (and db_t) and every layer below, and ∂L/∂x; a
+    mistake in forming one gradient spoils that gradient only.
+    """
+    def leaves(layers, kinds):
+        return {f"{k}{l}" for l in layers for k in kinds if k == "W" or ctx.has_b[l - 1]}
+
+    if v.mistake in _DELTA_MISTAKES or v.mistake == "missing_transpose":
+        top = max(v.layers) - (v.mistake == "missing_transpose")
+        changed = leaves(range(1, top + 1), "Wb") | ({"x"} if want_dx else set())
+        at_top = leaves([top], "Wb") if top >= 1 else {"x"}
+        return bad <= changed and bool(bad & at_top)
+    if v.mistake in ("wrong_layer_activation", "transposed_gradient"):
+        return bad == leaves(v.layers, "W")
+    if v.mistake == "bias_not_summed":
+        return bad == leaves(v.layers, "b")
+    return bad == leaves(range(1, ctx.L + 1), "W")  # the L2 term
 
 
 def layout_mismatch(cand, ref, cand_dx, ref_dx, n_layers: int, layout: str, dtype) -> dict | None:
