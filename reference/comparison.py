@@ -992,6 +992,7 @@ def check_gradients(grad_fn, net, params, x, y, **kwargs) -> GradientReport:
     Raises AssertionError carrying the full :class:`GradientReport` text
     (per-parameter errors, the layer where it goes wrong, the diagnosis) when
     it disagrees.  ``kwargs`` go to :func:`compare` (``candidate_deltas``,
+    ``candidate_input_gradient``, ``layout="column"``, ``per_sample=True``,
     ``numerical``, ...).  Works inside Hypothesis tests::
 
         @given(reference.strategies.problems(max_depth=3))

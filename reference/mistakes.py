@@ -267,12 +267,14 @@ def _text(v: _Variant, ctx, layout: str, per_sample: bool) -> str:
     col = layout == "column"
     if v.mistake == "derivative_at_activation":
         names = sorted({ctx.acts[l - 1].name for l in ls})
+        examples = {"sigmoid": "σ(a)(1 − σ(a)) for σ'(z) = a(1 − a)", "tanh": "1 − tanh²(a) for tanh'(z) = 1 − a²"}
+        eg = "; ".join(examples[n] for n in names if n in examples)
         return (f"derivative_at_activation in {where}: the candidate uses f'(a_{one}) where f'(z_{one}) is meant "
-                f"({'/'.join(names)}; e.g. σ'(a) = σ(a)(1 − σ(a)) for σ'(z) = a(1 − a)): apply the derivative "
-                f"to the pre-activation z_{one}, or use the form in a (σ' = a(1 − a), tanh' = 1 − a²)")
+                f"({'/'.join(names)}" + (f": {eg}" if eg else "") + f"); apply the derivative to the "
+                f"pre-activation z_{one}, or write it in terms of a_{one} (σ' = a(1 − a), tanh' = 1 − a²)")
     if v.mistake == "missing_activation_derivative":
-        out = " (at the output: δ_L = ∂L/∂a_L with no ⊙ f'(z_L), but this loss is not fused with its activation)" \
-            if L in ls else ""
+        out = (f" (at the output δ_{L} = ∂L/∂a_{L} ⊙ f'(z_{L}): only a fused pairing such as softmax with "
+               "cross-entropy collapses it to a − y)") if L in ls else ""
         return (f"missing_activation_derivative in {where}: the ⊙ f'(z_{one}) factor is dropped from "
                 f"δ_{one} = (∂L/∂a_{one}) ⊙ f'(z_{one}){out}")
     if v.mistake == "missing_transpose":
@@ -299,8 +301,9 @@ def _text(v: _Variant, ctx, layout: str, per_sample: bool) -> str:
             if v.how == "per_sample" else "averaged over the batch (mean of δ instead of its sum)"
         return f"bias_not_summed in {where}: db_{one} = Σ_n δ_{one} is {how}"
     if v.mistake == "softmax_diagonal":
+        fused = (f"; with cross-entropy the whole chain collapses to δ_{L} = a − y" if L in ls and ctx.fused else "")
         return (f"softmax_diagonal in {where}: only the diagonal a(1 − a) of softmax's Jacobian is used; "
-                "the full vector–Jacobian product is a ⊙ (g − ⟨g, a⟩)")
+                f"the full vector–Jacobian product is a ⊙ (g − ⟨g, a⟩) for g = ∂L/∂a{fused}")
     if v.mistake == "l2_missing":
         extra = " (per sample: each call includes it once, see reference.layout)" if per_sample else ""
         return f"l2_missing: the penalty's gradient 2·l2·W_l (l2 = {ctx.spec.l2:g}) is missing from every dW_l{extra}"
@@ -346,12 +349,17 @@ def name_mistakes(net, spec, params, x, y, dtype, cand, cand_dx, ref, ref_dx, *,
 
     found = []
     for mistake, how, layers, per_layer in _groups(ctx, per_sample, want_dx):
-        live = [l for l in layers if _live(ctx, mistake, l, dtype)] if per_layer else list(layers)
-        hits = [v for v in (_Variant(mistake, (l,), how) for l in live) if verdict(v)] if per_layer else []
-        if (not hits and len(live) > 1) or (not per_layer and live):
-            # A mistake in the backward loop: every layer where it changes something, at once.
-            v = _Variant(mistake, tuple(live), how, single=False)
-            hits += [v] if verdict(v) else []
+        try:
+            live = [l for l in layers if _live(ctx, mistake, l, dtype)] if per_layer else list(layers)
+            hits = [v for v in (_Variant(mistake, (l,), how) for l in live) if verdict(v)] if per_layer else []
+            if (not hits and len(live) > 1) or (not per_layer and live):
+                # A mistake in the backward loop: every layer where it changes something, at once.
+                v = _Variant(mistake, tuple(live), how, single=False)
+                hits += [v] if verdict(v) else []
+        except (ValueError, TypeError, NotImplementedError):
+            # A user's activation or loss without the derivative this mistake needs (say a vjp
+            # only): the mistake cannot be evaluated, so it is not named; the rest still are.
+            continue
         found += [{"mistake": v.mistake, "layer": v.layers[0] if v.single else None,
                    "layers": list(v.layers), "text": _text(v, ctx, layout, per_sample)} for v in hits]
     return found
@@ -424,8 +432,8 @@ def layout_mismatch(cand, ref, cand_dx, ref_dx, n_layers: int, layout: str, dtyp
             bad_b.append(l)
     all_w = all(w_t)
     if all_w and (n_layers >= 2 or bad_b):
-        hints.append("every weight gradient is transposed"
-                     + (" (shape (n_in, n_out))" if layout == "column" else " (shape (n_out, n_in))"))
+        hints.append("every weight gradient is transposed, shape "
+                     + ("(n_in, n_out)" if layout == "column" else "(n_out, n_in)"))
     if bad_b:
         hints.append("the bias gradient" + ("s of layers " if len(bad_b) > 1 else " of layer ")
                      + ", ".join(map(str, bad_b)) + " have shape " + ("(1, n_out)" if layout == "column" else "(n_out, 1)"))
