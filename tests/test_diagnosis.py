@@ -220,6 +220,37 @@ def test_a_planted_mistake_is_named_with_its_layer(mistake, layer, kw):
     assert mistake in str(report)
 
 
+@pytest.mark.parametrize("mistake, layer, kw", [m for m in PLANTED if m[0] != "bias_not_summed"],
+                         ids=[f"{m}-{l}-{i}" for i, (m, l, _) in enumerate(PLANTED) if m != "bias_not_summed"])
+def test_named_when_called_per_sample_under_a_mean(mistake, layer, kw):
+    """The same tutorial, handed one sample at a time (its own call on a one-sample batch), ½·mean loss."""
+    net = _net(**kw, reduction="mean", half=kw.get("loss", "squared_error") == "squared_error")
+    report = _check(net, Tutorial(mistake, layer), labels=net.loss == "cross_entropy", per_sample=True)
+    assert _named(report) == [(mistake, layer)], str(report)
+
+
+def test_named_in_float32():
+    net = _net()
+    params, x, y = _data(net)
+    params = [(W.astype(np.float32), b.astype(np.float32)) for W, b in params]
+    x, y = x.astype(np.float32), y.astype(np.float32)
+    for mistake, layer in [("derivative_at_activation", 2), ("missing_transpose", 2), ("l2_factor", None)]:
+        report = ref.compare(net, params, x, y, candidate=Tutorial(mistake, layer), layout="column")
+        assert report.dtype == "float32" and _named(report) == [(mistake, layer)], str(report)
+    assert ref.compare(net, params, x, y, candidate=Tutorial(), layout="column").ok
+
+
+def test_the_catalogue_costs_a_passing_check_nothing(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the catalogue ran on a passing check")
+
+    monkeypatch.setattr(mistakes, "name_mistakes", refuse)
+    monkeypatch.setattr(mistakes, "layout_mismatch", refuse)
+    assert _check(_net(), Tutorial()).ok
+    with pytest.raises(AssertionError, match="the catalogue ran"):
+        _check(_net(), Tutorial("l2_missing"))
+
+
 @pytest.mark.parametrize("mistake, expected", [
     ("derivative_at_activation", [1, 2]),  # σ and tanh hidden layers; the identity output is unaffected
     ("missing_activation_derivative", [1, 2]),
@@ -338,3 +369,35 @@ def test_no_catalogued_mistake_reproduces_the_right_gradients(p, l2):
 def test_correct_candidates_get_no_finding(p):
     report = ref.compare(p.net, p.params, p.x, p.y)
     assert report.ok and report.diagnosis == (), str(report)
+
+
+@settings(max_examples=20, deadline=None)
+@given(dst.problems(max_depth=3, min_batch=2, kink_margin=1e-3), st.sampled_from(["row", "column"]))
+def test_planted_formation_mistakes_are_named_on_random_problems(p, layout):
+    """Averaged biases and a dropped L2 term, planted into the right gradients of random nets."""
+    from hypothesis import assume
+
+    net = bp.Network(p.net.sizes, p.net.activations, p.net.loss, reduction=p.net.reduction, half=p.net.half,
+                     bias=p.net.bias, l2=0.5)
+    data_only = bp.Network(p.net.sizes, p.net.activations, p.net.loss, reduction=p.net.reduction,
+                           half=p.net.half, bias=p.net.bias)
+    right = ref.fast_derivatives(net, p.params, p.x, p.y).gradients  # one compilation per depth
+    biased = [l for l, (_, db) in enumerate(right, start=1) if db is not None]
+    assume(biased and all(np.abs(right[l - 1][1]).max() > 1e-3 for l in biased))
+    N = p.x.shape[0]
+
+    def to_layout(grads):
+        return grads if layout == "row" else [(dW.T, None if db is None else db[:, None]) for dW, db in grads]
+
+    def averaged(net, params, x, y):
+        return to_layout([(dW, None if db is None else db / N) for dW, db in right])
+
+    def no_penalty(net, params, x, y):
+        return to_layout(ref.fast_derivatives(data_only, p.params, p.x, p.y).gradients)
+
+    report = ref.compare(net, p.params, p.x, p.y, candidate=averaged, layout=layout)
+    expected = (biased[0] if len(biased) == 1 else None, biased)
+    assert [(f.detail["layer"], f.detail["layers"]) for f in report.diagnosis if f.kind == "mistake"] \
+        == [expected], str(report)
+    report = ref.compare(net, p.params, p.x, p.y, candidate=no_penalty, layout=layout)
+    assert _named(report) == [("l2_missing", None)], str(report)
