@@ -401,3 +401,28 @@ def test_planted_formation_mistakes_are_named_on_random_problems(p, layout):
         == [expected], str(report)
     report = ref.compare(net, p.params, p.x, p.y, candidate=no_penalty, layout=layout)
     assert _named(report) == [("l2_missing", None)], str(report)
+
+
+def test_the_readme_example():
+    """The README's "Checking your own derivation" example, verbatim: its printed diagnosis is real."""
+    def sigmoid(z):
+        return 1 / (1 + np.exp(-z))
+
+    def backprop(net, params, x, y):
+        """Column layout, one sample: W (n_out, n_in), b (n_out, 1), x (n_in, 1), y (n_out, 1)."""
+        (W1, b1), (W2, b2) = params
+        z1 = W1 @ x + b1; a1 = sigmoid(z1)  # noqa: E702
+        z2 = W2 @ a1 + b2; a2 = z2  # noqa: E702  (identity output, ½Σ(a − y)²)
+        d2 = a2 - y
+        d1 = (W2.T @ d2) * sigmoid(a1) * (1 - sigmoid(a1))  # the mistake: σ'(a1) for σ'(z1)
+        return [(d1 @ x.T + 2 * net.l2 * W1, d1), (d2 @ a1.T + 2 * net.l2 * W2, d2)]
+
+    net = bp.Network((3, 4, 2), ("sigmoid", "identity"), "squared_error", half=True, l2=1e-3)
+    rng = np.random.default_rng(0)
+    params = bp.init_params(net, seed=rng)
+    x, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    report = ref.compare(net, params, x, y, candidate=backprop, layout="column", per_sample=True)
+    assert "  - derivative_at_activation in layer 1: the candidate uses f'(a_1) where f'(z_1) is meant" in str(report)
+    assert report.to_dict()["diagnosis"] == [{
+        "kind": "mistake", "mistake": "derivative_at_activation", "layer": 1, "layers": [1],
+        "text": report.diagnosis[0].text}]
