@@ -673,7 +673,12 @@ def _build(*, model, n_batch, dtype, n_params, candidate, jax_method, numerical,
     explained = is_layout or bool(named)  # a named mistake reproduces every leaf, odd shapes included
     for r in rows:
         if r.note and not explained and not any(f.detail.get("parameter") == r.name for f in transposes):
-            diagnosis.append(Finding("shape", f"the gradient for {r.name}: {r.note}", {"parameter": r.name}))
+            c, ref = by_name[r.name]
+            text = f"the gradient for {r.name}: {r.note}"
+            if c is not None and c.size == ref.size and allclose_tree([np.reshape(c, ref.shape)], [ref], dtype=dtype,
+                                                                      kind="jax"):
+                text += f"; its values are right: return it with shape {tuple(ref.shape)}"
+            diagnosis.append(Finding("shape", text, {"parameter": r.name}))
     if x_bad and x_row.note and not explained:
         diagnosis.append(Finding("shape", f"the input gradient: {x_row.note}", {"parameter": "x"}))
     for o in sorted(blamed):

@@ -221,3 +221,17 @@ def test_converters_round_trip(p, layout, per_sample):
     assert np.array_equal(lay.rows_from_layout(lay.rows_to_layout(p.x, layout), layout), p.x)
     column = lay.params_to_layout(p.params, "column")
     assert [W.shape for W, _ in column] == [W.shape[::-1] for W, _ in p.params]
+
+
+def test_a_row_bias_with_a_leading_axis_is_a_shape_with_the_values_right():
+    net = bp.Network((3, 2), ("identity",), "squared_error")
+    rng = np.random.default_rng(6)
+    params = bp.init_params(net, seed=rng)
+    x, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+
+    def keepdims(*args):  # db = δ.sum(0, keepdims=True): (1, n_out), deltacheck's row layout wants (n_out,)
+        return [(dW, db[None, :]) for dW, db in ref.gradients(*args)]
+
+    report = ref.compare(net, params, x, y, candidate=keepdims)
+    (f,) = report.diagnosis
+    assert f.kind == "shape" and "its values are right: return it with shape (2,)" in f.text
