@@ -26,6 +26,8 @@ are never modified.  JAX's x64 mode is only enabled inside a scoped
 from .checks import check_activation, check_loss
 from .comparison import GradientReport, check_gradients, compare, compare_perceptron, step_curve
 from .fast import Derivatives, fast_derivatives
+from .layout import adapt_candidate
+from .mistakes import MISTAKES
 from .model import deltas, forward, gradients, input_gradient, loss
 from .numerical import (
     KinkCrossingError,
@@ -80,6 +82,8 @@ __all__ = [
     "tolerance",
     # the compare tool (scripts/compare.py)
     "GradientReport",
+    "MISTAKES",
+    "adapt_candidate",
     # one-line checks of a user's activation or loss
     "check_activation",
     "check_loss",
