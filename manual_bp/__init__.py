@@ -13,17 +13,22 @@ No autodiff and no finite differences anywhere in this package: the
 """
 from .activations import (
     ACTIVATIONS,
+    ELU,
+    GELU,
     Activation,
     Identity,
     LeakyReLU,
     ReLU,
     Sigmoid,
     Softmax,
+    Softplus,
+    Swish,
     Tanh,
     get_activation,
+    register_activation,
 )
 from .backprop import deltas, forward, gradients, input_gradient, loss, loss_and_gradients, predict
-from .losses import LOSSES, BinaryCrossEntropy, CrossEntropy, Loss, SquaredError, get_loss
+from .losses import LOSSES, BinaryCrossEntropy, CrossEntropy, Loss, SquaredError, get_loss, register_loss
 from .network import INIT_SCHEMES, REDUCTIONS, Network, init_params
 from .perceptron import (
     PerceptronResult,
@@ -41,8 +46,9 @@ __all__ = [
     "Network", "init_params", "REDUCTIONS", "INIT_SCHEMES",
     # activations and losses
     "Activation", "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softmax",
-    "ACTIVATIONS", "get_activation",
-    "Loss", "SquaredError", "CrossEntropy", "BinaryCrossEntropy", "LOSSES", "get_loss",
+    "Softplus", "ELU", "Swish", "GELU",
+    "ACTIVATIONS", "get_activation", "register_activation",
+    "Loss", "SquaredError", "CrossEntropy", "BinaryCrossEntropy", "LOSSES", "get_loss", "register_loss",
     # the delta rule
     "forward", "predict", "loss", "deltas", "gradients", "loss_and_gradients", "input_gradient",
     # training

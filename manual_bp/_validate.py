@@ -216,7 +216,8 @@ def check_y(net: Network, y, n_batch: int, dtype) -> np.ndarray:
     """Targets as a float ``(n_batch, n_out)`` array (class labels become one-hot)."""
     arr = _as_real_array(y, "y")
     n_out = net.sizes[-1]
-    if net.loss == "cross_entropy" and arr.ndim == 1:
+    targets = net.loss_fn.targets  # "real", "probabilities" (labels allowed) or "unit"
+    if targets == "probabilities" and arr.ndim == 1:
         if arr.dtype.kind not in "iu":
             raise TypeError(
                 f"class labels y must be integers, got dtype {arr.dtype}; "
@@ -242,22 +243,22 @@ def check_y(net: Network, y, n_batch: int, dtype) -> np.ndarray:
             f"pass y with shape (n_batch, {n_out})"
         )
     if arr.ndim != 2 or arr.shape[1] != n_out:
-        hint = " or integer class labels of shape (n_batch,)" if net.loss == "cross_entropy" else ""
+        hint = " or integer class labels of shape (n_batch,)" if targets == "probabilities" else ""
         raise ValueError(f"y must have shape (n_batch, {n_out}){hint}, got {arr.shape}")
     if arr.shape[0] != n_batch:
         raise ValueError(f"y has {arr.shape[0]} rows but x has {n_batch} samples")
     arr = to_float(arr, dtype, "y")
-    if net.loss == "cross_entropy":
+    if targets == "probabilities":
         worst = np.abs(arr.sum(axis=1) - 1.0).max()
         if (arr < 0).any() or worst > ROW_SUM_TOL[np.dtype(dtype)]:
             raise ValueError(
-                "cross_entropy targets y must be probability rows (non-negative, each row "
+                f"{net.loss} targets y must be probability rows (non-negative, each row "
                 f"summing to 1; worst row sum is off by {worst:.3g}) or integer class labels"
             )
-    elif net.loss == "binary_cross_entropy":
+    elif targets == "unit":
         if (arr < 0).any() or (arr > 1).any():
             raise ValueError(
-                f"binary_cross_entropy targets y must lie in [0, 1], got range [{arr.min():g}, {arr.max():g}]"
+                f"{net.loss} targets y must lie in [0, 1], got range [{arr.min():g}, {arr.max():g}]"
             )
     return arr
 

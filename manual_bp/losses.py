@@ -7,6 +7,13 @@ loss below and the scale ``s`` carries the documents' conventions:
 
 Shapes: pre-activations ``z``, outputs ``a`` and targets ``y`` are
 ``(n_batch, n_out)``; per-sample losses are ``(n_batch,)``.
+
+Like an activation, a loss is one object: ``formula(xp, z, a, y)`` is the
+definition (array-namespace generic, read by the JAX reference and the
+numerical oracles), ``grad_a(a, y)`` its hand derivative, and optionally a
+fused ``output_delta`` for its paired output activation.  ``value`` is
+manual_bp's NumPy evaluation (defaults to the formula).  Register your own
+with :func:`register_loss`.
 """
 from __future__ import annotations
 
@@ -14,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .activations import Activation
+from .activations import Activation, _log_softmax, _softplus_formula
 
-__all__ = ["Loss", "SquaredError", "CrossEntropy", "BinaryCrossEntropy", "LOSSES", "get_loss"]
+__all__ = ["Loss", "SquaredError", "CrossEntropy", "BinaryCrossEntropy", "LOSSES", "get_loss", "register_loss"]
 
 
 @dataclass(frozen=True)
@@ -28,10 +35,22 @@ class Loss:
     output_activations: tuple[str, ...] | None = None
     #: Output activation for which δ = ŷ − y holds directly (the fused shortcut).
     fused_with: str | None = None
+    #: True when ℓ = Σ_k φ(z_k, a_k, y_k), a sum of one term per output unit
+    #: (the padded fast path masks units one by one); False for softmax
+    #: cross-entropy, whose terms share the normaliser.
+    unitwise = False
+    #: Targets the loss is defined on: "real" (any finite), "probabilities"
+    #: (rows ≥ 0 summing to 1; integer class labels allowed), "unit" ([0, 1]).
+    targets = "real"
+
+    def formula(self, xp, z, a, y):
+        """The definition: per-sample ``ℓ_n`` in namespace ``xp``, shape ``(..., n_batch)``,
+        from the output layer's ``z`` and ``a = f(z)`` and the targets ``y`` ``(..., n_batch, n_out)``."""
+        raise NotImplementedError(f"{type(self).__name__} defines no formula(xp, z, a, y)")
 
     def value(self, z: np.ndarray, a: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Per-sample loss ``ℓ_n``, shape ``(n_batch,)``."""
-        raise NotImplementedError
+        """Per-sample loss ``ℓ_n`` with NumPy, shape ``(n_batch,)`` (default: the formula)."""
+        return np.asarray(self.formula(np, z, a, y))
 
     def grad_a(self, a: np.ndarray, y: np.ndarray) -> np.ndarray:
         """``∂ℓ_n/∂a``, shape ``(n_batch, n_out)``, as a new array, for the general chain rule."""
@@ -61,6 +80,10 @@ class SquaredError(Loss):
     """
 
     name = "squared_error"
+    unitwise = True
+
+    def formula(self, xp, z, a, y):
+        return xp.sum((a - y) ** 2, axis=-1)
 
     def value(self, z, a, y):
         r = a - y
@@ -81,6 +104,11 @@ class CrossEntropy(Loss):
     name = "cross_entropy"
     output_activations: tuple[str, ...] | None = ("softmax",)
     fused_with: str | None = "softmax"
+    targets = "probabilities"
+
+    def formula(self, xp, z, a, y):
+        # On the logits: log(a) would hit log 0 once the softmax saturates.
+        return -xp.sum(y * _log_softmax(xp, z), axis=-1)
 
     def value(self, z, a, y):
         m = z.max(axis=1, keepdims=True)
@@ -103,6 +131,12 @@ class BinaryCrossEntropy(Loss):
     name = "binary_cross_entropy"
     output_activations: tuple[str, ...] | None = ("sigmoid",)
     fused_with: str | None = "sigmoid"
+    unitwise = True
+    targets = "unit"
+
+    def formula(self, xp, z, a, y):
+        # −[y log σ(z) + (1 − y) log(1 − σ(z))] = softplus(z) − y z, exactly.
+        return xp.sum(_softplus_formula(xp, z) - y * z, axis=-1)
 
     def value(self, z, a, y):
         softplus = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
@@ -112,19 +146,59 @@ class BinaryCrossEntropy(Loss):
         return (a - y) / (a * (1.0 - a))
 
 
-LOSSES: dict[str, type[Loss]] = {
-    cls.name: cls for cls in (SquaredError, CrossEntropy, BinaryCrossEntropy)
-}
-_ALIASES = {"mse": "squared_error", "se": "squared_error", "ce": "cross_entropy", "bce": "binary_cross_entropy"}
+#: Registered losses by name: the instance a name stands for.
+LOSSES: dict[str, Loss] = {}
+_ALIASES: dict[str, str] = {}
+_TARGETS = ("real", "probabilities", "unit")
+
+
+def register_loss(loss: Loss, *, aliases=(), replace: bool = False) -> Loss:
+    """Make ``loss`` usable by name everywhere (``Network(loss=...)``, the reference, the
+    oracles, the strategies, the CLI).  Checked here: a ``name`` not yet taken (unless
+    ``replace=True``), a ``formula``, a ``grad_a`` (or an ``output_delta``), hashable,
+    and ``targets`` one of ``"real"``, ``"probabilities"``, ``"unit"``.  Returns ``loss``."""
+    if isinstance(loss, type) and issubclass(loss, Loss):
+        loss = loss()
+    if not isinstance(loss, Loss):
+        raise TypeError(f"register_loss takes a Loss instance (subclass manual_bp.Loss), got {loss!r}")
+    name = loss.name
+    if not isinstance(name, str) or not name or name == Loss.name:
+        raise ValueError(f"{type(loss).__name__} needs a class attribute name = '...', got {name!r}")
+    cls = type(loss)
+    if cls.formula is Loss.formula:
+        raise TypeError(f"loss {name!r} defines no formula(self, xp, z, a, y): the definition every oracle uses")
+    if cls.grad_a is Loss.grad_a and cls.output_delta is Loss.output_delta:
+        raise TypeError(f"loss {name!r} defines neither grad_a(self, a, y) nor output_delta: "
+                        "the hand derivative is what is checked")
+    if loss.targets not in _TARGETS:
+        raise ValueError(f"loss {name!r} has targets = {loss.targets!r}; use one of {_TARGETS}")
+    try:
+        hash(loss)
+    except TypeError:
+        raise TypeError(f"loss {name!r} must be hashable: declare it with @dataclass(frozen=True)") from None
+    keys = [name.lower(), *(a.lower() for a in aliases)]
+    for key in keys:
+        if (key in LOSSES or key in _ALIASES) and not replace:
+            raise ValueError(f"a loss named {key!r} is already registered; pass replace=True to replace it")
+    LOSSES[name.lower()] = loss
+    for alias in keys[1:]:
+        _ALIASES[alias] = name.lower()
+    return loss
+
+
+register_loss(SquaredError(), aliases=("mse", "se"))
+register_loss(CrossEntropy(), aliases=("ce",))
+register_loss(BinaryCrossEntropy(), aliases=("bce",))
 
 
 def get_loss(name) -> Loss:
-    """The :class:`Loss` for a name such as ``"cross_entropy"``."""
+    """The :class:`Loss` for a registered name such as ``"cross_entropy"``, or an instance."""
     if isinstance(name, Loss):
         return name
     if not isinstance(name, str):
-        raise TypeError(f"loss must be a name such as 'squared_error', got {name!r}")
+        raise TypeError(f"loss must be a name such as 'squared_error' or a Loss instance, got {name!r}")
     key = _ALIASES.get(name.lower(), name.lower())
     if key not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}")
-    return LOSSES[key]()
+        raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}, "
+                         "or register your own with manual_bp.register_loss")
+    return LOSSES[key]

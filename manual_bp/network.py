@@ -33,13 +33,17 @@ class Network:
     sizes : sequence of int
         Input width then each layer's width, e.g. ``(4, 3, 3)``.
     activations : sequence of (str | Activation), or one str for every layer
-        One per layer (``len(sizes) - 1``), from ``identity`` (alias
-        ``linear``), ``sigmoid``, ``tanh``, ``relu``, ``leaky_relu``,
-        ``softmax``; ``LeakyReLU(slope)`` for a slope other than 0.01.
-    loss : str
+        One per layer (``len(sizes) - 1``), by registered name -- ``identity``
+        (alias ``linear``), ``sigmoid``, ``tanh``, ``relu``, ``leaky_relu``,
+        ``softmax`` (output only), ``softplus``, ``elu``, ``swish`` (alias
+        ``silu``), ``gelu`` (tanh approximation), or your own after
+        :func:`manual_bp.register_activation` -- or an instance, e.g.
+        ``LeakyReLU(0.2)``, ``ELU(alpha=0.5)``.
+    loss : str or Loss
         ``squared_error`` (any output), ``cross_entropy`` (softmax output;
-        targets as probability rows or integer class labels), or
-        ``binary_cross_entropy`` (sigmoid output; targets in [0, 1]).
+        targets as probability rows or integer class labels),
+        ``binary_cross_entropy`` (sigmoid output; targets in [0, 1]), or your
+        own after :func:`manual_bp.register_loss`.
     reduction : {"sum", "mean"}
         Sum the per-sample losses, or average them over the batch.
     half : bool

@@ -23,8 +23,11 @@ fresh NumPy arrays in the params' dtype (float64 or float32); callers' arrays
 are never modified.  JAX's x64 mode is only enabled inside a scoped
 ``jax.enable_x64`` context, never globally.
 """
+from .checks import check_activation, check_loss
 from .comparison import GradientReport, check_gradients, compare, compare_perceptron, step_curve
 from .fast import Derivatives, fast_derivatives
+from .layout import adapt_candidate
+from .mistakes import MISTAKES
 from .model import deltas, forward, gradients, input_gradient, loss
 from .numerical import (
     KinkCrossingError,
@@ -47,10 +50,13 @@ from .tolerances import assert_within_bound, derivative_bounds, gradient_bound, 
 from .worked_examples import (
     ExampleFormatError,
     ExampleReport,
+    SetupState,
     WorkedExample,
     check_example,
     errata_markdown,
+    format_report,
     load_example,
+    search_setups,
 )
 
 from .document_formulas import DOCUMENT_FORMULAS, DocumentFormula, check_formulas, formula_errata_markdown
@@ -81,6 +87,11 @@ __all__ = [
     "tolerance",
     # the compare tool (scripts/compare.py)
     "GradientReport",
+    "MISTAKES",
+    "adapt_candidate",
+    # one-line checks of a user's activation or loss
+    "check_activation",
+    "check_loss",
     "check_gradients",
     "compare",
     "compare_perceptron",
@@ -88,10 +99,13 @@ __all__ = [
     # worked examples (reference/data/examples/*.toml)
     "ExampleFormatError",
     "ExampleReport",
+    "SetupState",
     "WorkedExample",
     "check_example",
     "errata_markdown",
+    "format_report",
     "load_example",
+    "search_setups",
     # the documents' general formulas, implemented literally and checked
     "DOCUMENT_FORMULAS",
     "DocumentFormula",

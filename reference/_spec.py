@@ -5,8 +5,11 @@ Everything here turns caller input into plain, fresh NumPy data so the rest of
 writes to) a caller's array.
 
 The policy is ``manual_bp``'s (``manual_bp/_validate.py``), implemented
-separately so that the reference does not share code with what it checks,
-and held to the same answers by ``tests/test_bad_input.py``: ``x`` and ``y``
+separately so that the reference does not share validation code with what it
+checks, and held to the same answers by ``tests/test_bad_input.py``.  (What
+the two do share, by design, is each activation's and loss's *formula*: the
+one definition, ``manual_bp.activations``/``losses``; the hand derivatives
+beside it are what the reference checks, and it never calls them.)  Policy: ``x`` and ``y``
 may be int or float arrays and are converted to the params' dtype; params
 must be float32/float64 numpy arrays; bool, complex, object and string
 arrays are a ``TypeError``; NaN, infinities, wrong shapes, out-of-range labels
@@ -19,11 +22,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-ACTIVATION_NAMES = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax")
-LOSS_NAMES = ("squared_error", "cross_entropy", "binary_cross_entropy")
+from manual_bp.activations import Activation, get_activation
+from manual_bp.losses import Loss, get_loss
+
 REDUCTIONS = ("sum", "mean")
-# The output activation each fused loss is defined on; squared error takes any.
-_LOSS_OUTPUT = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}
 FLOAT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 # Cross-entropy target rows must sum to 1 within this (the same bound as
 # manual_bp's; float32 rounding of a row sum is ~1e-7).
@@ -34,8 +36,8 @@ class Spec(NamedTuple):
     """A hashable copy of what ``reference`` needs from a ``manual_bp.Network``."""
 
     sizes: tuple[int, ...]
-    activations: tuple[tuple[str, float], ...]  # (name, leaky slope or 0.0) per layer
-    loss: str
+    activations: tuple[Activation, ...]  # one per layer (hashable: jit keys on the spec)
+    loss: Loss
     reduction: str
     half: bool
     bias: tuple[bool, ...]
@@ -82,27 +84,28 @@ def spec_of(net) -> Spec:
         )
     pairs = []
     for i, act in enumerate(acts):
-        name = getattr(act, "name", act)
-        if name not in ACTIVATION_NAMES:
-            raise ValueError(f"net.activations[{i}] is {name!r}, not one of {ACTIVATION_NAMES}")
-        if name == "softmax" and i != n_layers - 1:
-            raise ValueError(f"net.activations[{i}] is softmax, which is only defined on the output")
-        slope = float(getattr(act, "slope", 0.01)) if name == "leaky_relu" else 0.0
-        if not np.isfinite(slope):
-            raise ValueError(f"net.activations[{i}] has a non-finite leaky slope {slope!r}")
-        pairs.append((name, slope))
-    if loss not in LOSS_NAMES:
-        raise ValueError(f"net.loss is {loss!r}, not one of {LOSS_NAMES}")
-    need = _LOSS_OUTPUT.get(loss)
-    if need is not None and pairs[-1][0] != need:
-        raise ValueError(f"net.loss {loss!r} needs a {need} output layer, got {pairs[-1][0]!r}")
+        try:
+            act = get_activation(act)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"net.activations[{i}]: {exc}") from None
+        if not act.elementwise and i != n_layers - 1:
+            raise ValueError(f"net.activations[{i}] is {act.name}, which is only defined on the output layer")
+        pairs.append(act)
+    loss_obj = getattr(net, "loss_fn", None)
+    if not isinstance(loss_obj, Loss):
+        try:
+            loss_obj = get_loss(loss)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"net.loss: {exc}") from None
+    need = loss_obj.output_activations
+    if need is not None and pairs[-1].name not in need:
+        raise ValueError(f"net.loss {loss_obj.name!r} needs a {' or '.join(need)} output layer, "
+                         f"got {pairs[-1].name!r}")
     if reduction not in REDUCTIONS:
         raise ValueError(f"net.reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    if _flag(half, "net.half") and loss != "squared_error":
-        raise ValueError(f"net.half is the ½ of squared error; it does not apply to {loss!r}")
-    if isinstance(l2, (bool, np.bool_)) or not isinstance(l2, numbers.Real) or not (np.isfinite(l2) and l2 >= 0):
-        raise ValueError(f"net.l2 must be a finite number >= 0, got {l2!r}")
-    return Spec(sizes, tuple(pairs), loss, reduction, bool(half), bias, float(l2))
+    if _flag(half, "net.half") and loss_obj.name != "squared_error":
+        raise ValueError(f"net.half is the ½ of squared error; it does not apply to {loss_obj.name!r}")
+    return Spec(sizes, tuple(pairs), loss_obj, reduction, bool(half), bias, float(l2))
 
 
 def check_params(spec: Spec, params) -> tuple[list, np.dtype]:
@@ -181,7 +184,8 @@ def check_data(spec: Spec, x, y, dtype: np.dtype) -> tuple[np.ndarray, np.ndarra
     x_arr = check_x(spec, x, dtype)
     n_batch, n_out = x_arr.shape[0], spec.sizes[-1]
     y_arr = _real(y, "y")
-    if y_arr.ndim == 1 and spec.loss == "cross_entropy":
+    name, targets = spec.loss.name, spec.loss.targets
+    if y_arr.ndim == 1 and targets == "probabilities":
         if y_arr.dtype.kind == "f":
             raise TypeError(f"class labels y must be integers, got dtype {y_arr.dtype}; "
                             f"or pass probability rows of shape ({n_batch}, {n_out})")
@@ -191,20 +195,20 @@ def check_data(spec: Spec, x, y, dtype: np.dtype) -> tuple[np.ndarray, np.ndarra
             raise ValueError(f"class labels y must lie in [0, {n_out}), got range [{y_arr.min()}, {y_arr.max()}]")
         return x_arr, (y_arr[:, None] == np.arange(n_out)).astype(dtype)
     if y_arr.ndim == 1 and y_arr.dtype.kind in "iu":
-        raise ValueError(f"y as integer class labels needs loss cross_entropy, not {spec.loss!r}; "
+        raise ValueError(f"y as integer class labels needs loss cross_entropy, not {name!r}; "
                          f"pass y with shape ({n_batch}, {n_out})")
     if y_arr.shape != (n_batch, n_out):
         raise ValueError(f"y must have shape ({n_batch}, {n_out})"
-                         + (f" or integer class labels of shape ({n_batch},)" if spec.loss == "cross_entropy" else "")
+                         + (f" or integer class labels of shape ({n_batch},)" if targets == "probabilities" else "")
                          + f", got {y_arr.shape}")
     y_arr = _cast(y_arr, "y", dtype)
-    if spec.loss == "cross_entropy":
+    if targets == "probabilities":
         off = float(np.max(np.abs(np.sum(y_arr, axis=1) - 1)))
         if np.min(y_arr) < 0 or off > _ROW_SUM_TOL[dtype]:
-            raise ValueError("cross_entropy targets y must be probability rows (entries >= 0, rows summing "
+            raise ValueError(f"{name} targets y must be probability rows (entries >= 0, rows summing "
                              f"to 1; a row sum is off by {off:.3g}) or integer class labels")
-    elif spec.loss == "binary_cross_entropy" and (np.min(y_arr) < 0 or np.max(y_arr) > 1):
-        raise ValueError(f"binary_cross_entropy targets y must lie in [0, 1], "
+    elif targets == "unit" and (np.min(y_arr) < 0 or np.max(y_arr) > 1):
+        raise ValueError(f"{name} targets y must lie in [0, 1], "
                          f"got [{np.min(y_arr):g}, {np.max(y_arr):g}]")
     return x_arr, y_arr
 

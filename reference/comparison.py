@@ -18,10 +18,16 @@ plain JSON-able data):
   is where the mistake is and the layers below merely inherit it;
 * diagnosis: a constant factor ``c`` between candidate and reference (fitted
   by least squares) with the convention it points to (2 or ½: the ½ of
-  squared error; N or 1/N: sum vs mean; −1: sign), a weight gradient that is
-  the transpose of the reference, and triangulation of the oracles: a
-  numerical oracle that disagrees with a corroborated ``jax.grad`` is
-  blamed, not the candidate.
+  squared error; N or 1/N: sum vs mean; −1: sign); the classic mistake that
+  reproduces the candidate, by name (:mod:`reference.mistakes`: evaluated only
+  when the candidate disagrees, so a passing check pays nothing); and
+  triangulation of the oracles: a numerical oracle that disagrees with a
+  corroborated ``jax.grad`` is blamed, not the candidate.
+
+The candidate may be written in the column layout (``W (n_out, n_in)``) and
+may backpropagate one sample at a time (``layout=``, ``per_sample=``; see
+:mod:`reference.layout`), and may offer an input gradient ``∂L/∂x``
+(``candidate_input_gradient=``), compared as a row ``x``.
 
 Numerical oracles: per-parameter central differences and complex step up to
 ``max_per_parameter`` parameters (default 5,000); above that, central
@@ -39,9 +45,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import mistakes as _mistakes
 from ._spec import check_all
-from .fast import fast_derivatives
-from .model import deltas as jax_deltas
+from .fast import _unsupported, fast_derivatives
+from .layout import adapt_candidate, check_layout
+from .model import _evaluate as _jax_evaluate
 from .model import gradients as jax_gradients
 from .model import loss_xp
 from .numerical import (
@@ -194,9 +202,12 @@ class Localisation:
 
 @dataclass(frozen=True)
 class Finding:
-    """One line of diagnosis.  ``kind``: ``factor``, ``transpose``, ``oracle``
-    (a numerical oracle blamed), ``reference`` (jax.grad is the odd one out)
-    or ``skipped`` (an oracle that could not run); ``detail`` holds its data."""
+    """One line of diagnosis.  ``kind``: ``factor``, ``mistake`` (a named
+    classic mistake: ``detail["mistake"]`` is its ID from
+    :data:`reference.mistakes.MISTAKES`, ``detail["layer"]`` its layer or
+    None), ``shape``, ``input_gradient``, ``oracle`` (a numerical oracle
+    blamed), ``reference`` (jax.grad is the odd one out) or ``skipped`` (an
+    oracle that could not run); ``detail`` holds its data."""
 
     kind: str
     text: str
@@ -265,6 +276,9 @@ class GradientReport:
     localisation: Localisation | None
     diagnosis: tuple
     ok: bool
+    #: ∂L/∂x (``(n_batch, sizes[0])``) against jax.grad and the complex step, a row named ``x``
+    #: with layer 0, when the candidate offers an input gradient; else None.
+    input_gradient: ParamComparison | None = None
 
     @property
     def verdict(self) -> str:
@@ -281,6 +295,9 @@ class GradientReport:
                 continue
             rels = [p.errors[o.name].max_rel for p in self.params if o.name in p.errors]
             out[o.name] = max(rels) if len(rels) == len(self.params) else None
+            x = self.input_gradient
+            if x is not None and out[o.name] is not None and o.name in x.errors:
+                out[o.name] = max(out[o.name], x.errors[o.name].max_rel)
         return out
 
     def tolerance_used(self) -> dict:
@@ -301,6 +318,10 @@ class GradientReport:
             used = [p.errors[o.name].max_abs / p.errors[o.name].bound if p.errors[o.name].bound > 0 else math.inf
                     for p in self.params if o.name in p.errors]
             out[o.name] = max(used) if len(used) == len(self.params) else None
+            x = self.input_gradient
+            if x is not None and out[o.name] is not None and o.name in x.errors:
+                a = x.errors[o.name]
+                out[o.name] = max(out[o.name], a.max_abs / a.bound if a.bound > 0 else math.inf)
         return out
 
     def to_dict(self) -> dict:
@@ -316,6 +337,7 @@ class GradientReport:
             "numerical": self.numerical,
             "oracles": {o.name: o.to_dict() for o in self.oracles},
             "parameters": [p.to_dict() for p in self.params],
+            "input_gradient": None if self.input_gradient is None else self.input_gradient.to_dict(),
             "directional": None if self.directional is None else self.directional.to_dict(),
             "layers": [lc.to_dict() for lc in self.layers],
             "localisation": None if self.localisation is None else self.localisation.to_dict(),
@@ -399,16 +421,22 @@ def _compare_leaf(c, refs: dict, dtype, jax_bound=None) -> tuple[dict, tuple | N
 # ---------------------------------------------------------------------------
 
 def _factor_names(c: float, n_batch: int, conv: dict, dtype) -> list[tuple[str, str]]:
-    """Conventions a factor ``c`` (candidate = c · reference) points to: ``[(key, text)]``."""
+    """Conventions a factor ``c`` (candidate = c · reference) points to: ``[(key, text)]``.
+
+    The loss is scaled by ``s = (½ if half)·(1/N if mean)``; a candidate that
+    uses another of the four scalings Σ, ½Σ, (1/N)Σ, 1/(2N)Σ is off by their
+    ratio.  Only explanations that can apply to this network are offered
+    (no loss here averages over output units, so no factor K is).
+    """
     half, mean, se = conv.get("half", False), conv.get("reduction") == "mean", conv.get("squared_error", False)
     N = n_batch
     known = [
-        (2.0, "half", "the ½ of squared error: ½Σ(a − y)² gives δ_L = a − y, Σ(a − y)² gives 2(a − y); "
-         + ("this loss has the ½ (half=True) and the candidate dropped it"
-            if half else "the candidate has a factor 2 too many")),
-        (0.5, "half", "the ½ of squared error: "
-         + ("this loss has no ½ (its δ_L is 2(a − y)) but the candidate used a − y, the derivative of ½Σ(a − y)²"
-            if se and not half else "the candidate applies a ½ that this loss does not have")),
+        (2.0, "half", ("the ½ of the loss: this loss has the ½ (half=True) and the candidate dropped it"
+                       + (": ½Σ(a − y)² gives δ_L = a − y, Σ(a − y)² gives 2(a − y)" if se else ""))
+         if half else ("the candidate has a factor 2 too many" + (" (e.g. 2·2(a − y) for δ_L)" if se else ""))),
+        (0.5, "half", ("the ½ of squared error: this loss has no ½ (its δ_L is 2(a − y)) but the candidate used "
+                       "a − y, the derivative of ½Σ(a − y)²") if se and not half
+         else "the candidate applies a ½ that this loss does not have"),
         (-1.0, "sign", ("a sign flip: the candidate is the gradient of −L (e.g. y − a for a − y in δ_L, "
                         "or the descent step's −∇L returned as the gradient)")),
     ]
@@ -420,19 +448,13 @@ def _factor_names(c: float, n_batch: int, conv: dict, dtype) -> list[tuple[str, 
             (1.0 / N, "mean", f"sum vs mean over the batch (N = {N}): "
              + ("this loss sums (reduction='sum') and the candidate averages, dividing by N"
                 if not mean else "the candidate divides by N twice")),
-            (2.0 * N, "half_mean", f"both conventions, ½ and 1/N (N = {N}): the candidate misses the 1/(2N) of a ½·mean loss"),
-            (0.5 / N, "half_mean", (f"both conventions, ½ and 1/N (N = {N}): the candidate adds a 1/(2N) "
-                                    "(document 003's 1/(2n)·Σ) that this loss does not have")),
         ]
-    K = conv.get("n_out", 1)
-    if K > 1:
-        # An "MSE" that also averages over the output units (document 001 leaves its N undefined).
-        known += [
-            (1.0 / K, "outputs", f"an average over the K = {K} output units: the candidate divides by K "
-             "(a mean over outputs as well as, or instead of, samples)"),
-            (float(K), "outputs", f"a factor K = {K}, the number of output units: the candidate sums over "
-             "outputs where the loss averages over them"),
-        ]
+        if half and mean:
+            known.append((2.0 * N, "half_mean", f"both conventions, ½ and 1/N (N = {N}): the candidate misses "
+                                                "the 1/(2N) of this ½·mean loss"))
+        if not half and not mean:
+            known.append((0.5 / N, "half_mean", (f"both conventions, ½ and 1/N (N = {N}): the candidate adds a "
+                                                 "1/(2N) (document 003's 1/(2n)·Σ) that this loss does not have")))
     rtol = max(1e-9, 10 * tolerance(dtype, "jax").rtol)
     return [(key, text) for value, key, text in known if abs(c - value) <= rtol * abs(value)]
 
@@ -467,7 +489,7 @@ def _factor_finding(leaves, bad: list[str], n_batch: int, conv: dict, dtype) -> 
     return Finding("factor", text, {"factor": c, "conventions": [k for k, _ in names], "parameters": list(bad)})
 
 
-def _transpose_findings(leaves, bad: list[str], dtype) -> list[Finding]:
+def _transpose_findings(leaves, bad: list[str], dtype, layout: str = "row") -> list[Finding]:
     out = []
     for n in bad:
         c, r = leaves[n]
@@ -475,10 +497,16 @@ def _transpose_findings(leaves, bad: list[str], dtype) -> list[Finding]:
             continue
         if allclose_tree([c.T], [r], dtype=dtype, kind="jax"):
             layer = n[1:]
-            text = (f"the gradient for {n} is the transpose of the reference: δ_{layer}ᵀ a_{int(layer) - 1} "
-                    f"(shape (n_{layer}, n_{int(layer) - 1}), document 001's W h + b layout) instead of "
-                    f"a_{int(layer) - 1}ᵀ δ_{layer}")
-            out.append(Finding("transpose", text, {"parameter": n}))
+            if layout == "column":
+                text = (f"transposed_gradient in layer {layer}: the gradient for {n} is returned transposed, "
+                        f"shape (n_{int(layer) - 1}, n_{layer}) where the column layout's W_{layer} is "
+                        f"(n_{layer}, n_{int(layer) - 1}): δ_{layer} a_{int(layer) - 1}ᵀ is meant")
+            else:
+                text = (f"transposed_gradient in layer {layer}: the gradient for {n} is the transpose of the "
+                        f"reference, δ_{layer}ᵀ a_{int(layer) - 1} (shape (n_{layer}, n_{int(layer) - 1}), "
+                        f"document 001's W h + b layout) instead of a_{int(layer) - 1}ᵀ δ_{layer}")
+            out.append(Finding("mistake", text, {"mistake": "transposed_gradient", "layer": int(layer),
+                                                 "layers": [int(layer)], "parameter": n}))
     return out
 
 
@@ -604,14 +632,17 @@ def _name_of(fn) -> str:
 
 def _build(*, model, n_batch, dtype, n_params, candidate, jax_method, numerical, leaves, oracle_trees,
            methods, skipped, conv, n_layers=0, layers_fn=None, directional=None, kinks=False, step=0.0,
-           jax_bounds=None):
+           input_leaf=None, mistakes_fn=None, layout="row", jax_bounds=None):
     """Compare, triangulate, diagnose and localise; return the :class:`GradientReport`.
 
     ``leaves``: ``[(name, layer, candidate array, {oracle: array})]`` in
     parameter order; ``oracle_trees``: oracle -> its whole gradient tree
     (for oracle-vs-jax checks); ``layers_fn(rows, grads_agree)`` gives
-    ``(layers, source)`` for the localisation; ``jax_bounds``: parameter name
-    -> per-entry rounding bound for the candidate vs jax.grad (else the table).
+    ``(layers, source)`` for the localisation.  ``input_leaf``: ``(candidate
+    ∂L/∂x, {oracle: array})`` or None.  ``mistakes_fn()``: the named
+    mistakes (dicts from :mod:`reference.mistakes`), called only when the
+    candidate disagrees.  ``jax_bounds``: parameter name -> per-entry
+    rounding bound for the candidate vs jax.grad (else the table).
     """
     compared = {name: _compare_leaf(c, refs, dtype, (jax_bounds or {}).get(name)) for name, _, c, refs in leaves}
     numerical_oracles = [o for o in oracle_trees if o != "jax"]
@@ -630,6 +661,7 @@ def _build(*, model, n_batch, dtype, n_params, candidate, jax_method, numerical,
         shape = tuple(refs["jax"].shape)
         rows.append(ParamComparison(name, layer, shape, errors, idx, values, ok, note))
     rows = tuple(rows)
+    x_row = _input_row(input_leaf, dtype) if input_leaf is not None else None
 
     oracles = [OracleStatus("jax", methods["jax"], "agree" if cand_ok["jax"] else "disagree", None)]
     for o in [*numerical_oracles, *(["directional"] if directional is not None else [])]:
@@ -641,15 +673,31 @@ def _build(*, model, n_batch, dtype, n_params, candidate, jax_method, numerical,
     by_name = {name: (c, refs["jax"]) for name, _, c, refs in leaves}
     bad = [r.name for r in rows if not r.errors.get("jax", _MISSING).ok]
     comparable = [n for n in bad if not compared[n][3]]
-    transposes = _transpose_findings(by_name, bad, dtype)
+    transposes = _transpose_findings(by_name, bad, dtype, layout)
     if comparable and len(comparable) == len(bad):
         factor = _factor_finding(by_name, bad, n_batch, conv, dtype)
         if factor is not None:
             diagnosis.append(factor)
+    x_bad = x_row is not None and not x_row.ok
+    named = mistakes_fn() if mistakes_fn is not None and (bad or x_bad) else []
+    is_layout = any(m["mistake"] == "layout" for m in named)
+    if is_layout:  # every transposed dW and odd shape is the layout, said once
+        transposes = []
     diagnosis += transposes
+    diagnosis += [Finding("mistake", m["text"], {"mistake": m["mistake"], "layer": m["layer"], "layers": m["layers"]})
+                  for m in named if not (m["mistake"] == "transposed_gradient"
+                                         and any(f.detail["layer"] == m["layer"] for f in transposes))]
+    explained = is_layout or bool(named)  # a named mistake reproduces every leaf, odd shapes included
     for r in rows:
-        if r.note and not any(f.detail.get("parameter") == r.name for f in transposes):
-            diagnosis.append(Finding("shape", f"the gradient for {r.name}: {r.note}", {"parameter": r.name}))
+        if r.note and not explained and not any(f.detail.get("parameter") == r.name for f in transposes):
+            c, ref = by_name[r.name]
+            text = f"the gradient for {r.name}: {r.note}"
+            if c is not None and c.size == ref.size and allclose_tree([np.reshape(c, ref.shape)], [ref], dtype=dtype,
+                                                                      kind="jax"):
+                text += f"; its values are right: return it with shape {tuple(ref.shape)}"
+            diagnosis.append(Finding("shape", text, {"parameter": r.name}))
+    if x_bad and x_row.note and not explained:
+        diagnosis.append(Finding("shape", f"the input gradient: {x_row.note}", {"parameter": "x"}))
     for o in sorted(blamed):
         diagnosis.append(Finding("oracle", _oracle_blame_text(o, kinks, step), {"oracle": o}))
     others = [o for o in jax_ok if cand_ok[o]]
@@ -663,9 +711,32 @@ def _build(*, model, n_batch, dtype, n_params, candidate, jax_method, numerical,
     layers, source = layers_fn(rows, cand_ok["jax"]) if layers_fn is not None else ((), "gradients")
     formation = {f.detail["parameter"] for f in transposes}
     localisation = _localise(rows, layers, source, n_layers, formation) if n_layers else None
-    ok = cand_ok["jax"] and all(cand_ok[o] or o in blamed for o in jax_ok)
+    if is_layout and localisation is not None:
+        localisation = Localisation(localisation.layer, localisation.source, False, localisation.parameters,
+                                    "no layer: the candidate's numbers are in another layout (see the diagnosis), "
+                                    "which says nothing about its deltas")
+    elif localisation is None and x_bad and n_layers:
+        localisation = Localisation(1, source, False, ("x",), (
+            "the input gradient only: every parameter gradient agrees, so δ_1 is right and the mistake is in "
+            "∂L/∂x = δ_1 W_1ᵀ"))
+    ok = cand_ok["jax"] and all(cand_ok[o] or o in blamed for o in jax_ok) and not x_bad
     return GradientReport(model, n_batch, np.dtype(dtype).name, n_params, candidate, jax_method, numerical,
-                          tuple(oracles), rows, directional, tuple(layers), localisation, tuple(diagnosis), bool(ok))
+                          tuple(oracles), rows, directional, tuple(layers), localisation, tuple(diagnosis), bool(ok),
+                          x_row)
+
+
+def _input_row(input_leaf, dtype) -> ParamComparison:
+    """The row ``x``: the candidate's ∂L/∂x against jax.grad's and the complex step's.
+
+    The complex step is blamed (its disagreement ignored) when it disagrees
+    with jax.grad and the candidate agrees with jax.grad, as for the parameters.
+    """
+    c, refs = input_leaf
+    errors, idx, values, note = _compare_leaf(None if c is None else np.asarray(c), refs, dtype)
+    blamed = ("complex_step" in refs and errors.get("jax", _MISSING).ok
+              and not _agreement(refs["complex_step"], refs["jax"], dtype, "complex_step").ok)
+    ok = not note and all(a.ok or (o == "complex_step" and blamed) for o, a in errors.items())
+    return ParamComparison("x", 0, tuple(refs["jax"].shape), errors, idx, values, ok, note)
 
 
 # ---------------------------------------------------------------------------
@@ -674,26 +745,68 @@ def _build(*, model, n_batch, dtype, n_params, candidate, jax_method, numerical,
 
 def _model_of(net, spec) -> dict:
     describe = net.describe() if callable(getattr(net, "describe", None)) else (
-        "-".join(map(str, spec.sizes)) + " " + ",".join(n for n, _ in spec.activations) + f" {spec.loss} {spec.reduction}")
+        "-".join(map(str, spec.sizes)) + " " + ",".join(map(str, spec.activations)) + f" {spec.loss.name} {spec.reduction}")
     return {
         "kind": "mlp", "describe": describe, "sizes": list(spec.sizes),
-        "activations": [n if n != "leaky_relu" else f"leaky_relu({s:g})" for n, s in spec.activations],
-        "loss": spec.loss, "reduction": spec.reduction, "half": spec.half, "bias": list(spec.bias),
+        "activations": [str(a) for a in spec.activations],
+        "loss": spec.loss.name, "reduction": spec.reduction, "half": spec.half, "bias": list(spec.bias),
+        "l2": spec.l2,
     }
 
 
 def _jax_source(net, params, x, y, spec, path: str):
-    """``(grads, deltas thunk, method)`` from the padded fast path or the plain definition."""
+    """``(grads, deltas thunk, input-gradient thunk, method)`` from the padded fast path or the plain definition.
+
+    The fast path has no ∂L/∂x of its own; there it is jax.grad's own
+    ``δ_1`` times ``W_1ᵀ`` (``z_1 = x W_1 + b_1``, so ``∂L/∂x = δ_1 W_1ᵀ``
+    exactly), which spares every small net a compilation of its own.
+    """
     if path == "auto":
-        path = "fast" if max(spec.sizes) <= _FAST_MAX and np.shape(x)[0] <= _FAST_MAX else "plain"
+        small = max(spec.sizes) <= _FAST_MAX and np.shape(x)[0] <= _FAST_MAX
+        path = "fast" if small and not _unsupported(spec) else "plain"
     if path == "fast":
         d = fast_derivatives(net, params, x, y)
-        return d.gradients, (lambda: d.deltas), "reference.fast_derivatives (jax.grad, padded, jitted per depth)"
-    return (jax_gradients(net, params, x, y), (lambda: jax_deltas(net, params, x, y)),
-            "reference.gradients (jax.grad, jitted per architecture)")
+        W1 = np.asarray(params[0][0])
+        return (d.gradients, (lambda: d.deltas), (lambda: d.deltas[0] @ W1.T),
+                "reference.fast_derivatives (jax.grad, padded, jitted per depth)")
+    # One jitted jax.value_and_grad gives the gradients, the deltas and ∂L/∂x together.
+    _, grads, ds, dx = _jax_evaluate(net, params, x, y)
+    return grads, (lambda: ds), (lambda: dx), "reference.gradients (jax.grad, jitted per architecture)"
 
 
-def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, numerical: str = "auto",
+#: The complex step in x builds ``n_batch·n_in`` perturbed forward passes, this many elements at a time.
+_X_CHUNK_ELEMENTS = 1 << 22
+
+
+def _complex_step_input_gradient(spec, params, x, y, dtype):
+    """``∂L/∂x`` by the complex step, ``(n_batch, sizes[0])``: one step ``ih`` per input element.
+
+    ``z_1 = x W_1 + b_1`` is linear in ``x``, so stepping ``x[n, i]`` by
+    ``ih`` is adding ``ih·W_1[i, :]`` to row ``n`` of ``z_1``: the
+    perturbations ``e`` that :func:`reference.model.loss_xp` adds to ``z_1``,
+    many at once on a leading axis.  ``params``, ``x``, ``y`` checked (``y`` one-hot).
+    """
+    from .numerical import _COMPLEX
+
+    h = COMPLEX_STEP[np.dtype(dtype)]
+    N, n_in = x.shape
+    W1 = params[0][0]
+    n1 = W1.shape[1]
+    K = N * n_in
+    per = max(1, _X_CHUNK_ELEMENTS // (N * max(spec.sizes)))
+    out = np.empty(K, dtype=np.float64)
+    rest = [0.0] * (spec.n_layers - 1)
+    for k0 in range(0, K, per):
+        k = np.arange(k0, min(K, k0 + per))
+        n, i = np.divmod(k, n_in)
+        e = np.zeros((k.size, N, n1), dtype=_COMPLEX[np.dtype(dtype)])
+        e[np.arange(k.size), n, :] = 1j * h * W1[i, :]
+        out[k] = np.imag(loss_xp(np, spec, params, x, y, [e, *rest])) / h
+    return out.reshape(N, n_in).astype(dtype)
+
+
+def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candidate_input_gradient=None,
+            layout: str = "row", per_sample: bool = False, numerical: str = "auto",
             max_per_parameter: int = MAX_PER_PARAMETER, n_directions: int = N_DIRECTIONS, seed=0,
             jax_path: str = "auto") -> GradientReport:
     """Compare a candidate's gradients with jax.grad and numerical derivatives.
@@ -710,6 +823,22 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, numeric
         Its deltas ``∂L/∂z_l`` (each ``(n_batch, sizes[l])``), for localising
         from the deltas; default ``manual_bp.deltas`` when ``candidate`` is
         None.  Without it the gradients localise.
+    candidate_input_gradient : callable ``(net, params, x, y) -> ∂L/∂x``, optional
+        The input gradient ``(n_batch, sizes[0])``, compared with jax.grad
+        and (per-parameter mode) the complex step in ``x`` as a row ``x``
+        (``report.input_gradient``, JSON ``"input_gradient"``); default
+        ``manual_bp.input_gradient`` when ``candidate`` is None.
+    layout : {"row", "column"}
+        The layout all three candidate functions take and return.  ``"column"``:
+        params ``[(W (n_out, n_in), b (n_out, 1))]``, ``x (n_in, n_batch)``,
+        ``y (n_out, n_batch)`` (integer labels stay ``(n_batch,)``); they
+        return ``dW (n_out, n_in)``, ``db (n_out, 1)`` or ``(n_out,)``,
+        ``δ_l (n_l, n_batch)``, ``∂L/∂x (n_in, n_batch)``.  The report
+        names parameters as usual (``W1`` ...) and shows row-layout numbers.
+    per_sample : bool
+        Call the candidates once per sample and combine by the network's
+        reduction; each call returns the gradient of the loss on that
+        one-sample batch, the L2 term included once (see :mod:`reference.layout`).
     numerical : {"auto", "per_parameter", "directional", "none"}
         ``auto``: per-parameter central differences and complex step up to
         ``max_per_parameter`` parameters, random directions above.
@@ -723,22 +852,38 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, numeric
     small enough for per-parameter checks, or the gradients disagree (so a
     passing large net does not pay for a second backward pass).
     """
-    spec, _, _, _, dtype = check_all(net, params, x, y)
+    spec, cparams, cx, cy, dtype = check_all(net, params, x, y)
+    check_layout(layout, per_sample)
     if numerical not in _NUMERICAL_MODES:
         raise ValueError(f"numerical must be one of {_NUMERICAL_MODES}, got {numerical!r}")
     if jax_path not in _JAX_PATHS:
         raise ValueError(f"jax_path must be one of {_JAX_PATHS}, got {jax_path!r}")
     if candidate is None:
+        if layout != "row" or per_sample:
+            raise ValueError("layout and per_sample describe a candidate you pass (candidate=...); the default, "
+                             "manual_bp.gradients, is row layout and batched")
         import manual_bp  # the default candidate; reference itself never needs it
 
         candidate, name = manual_bp.gradients, "manual_bp.gradients"
         candidate_deltas = candidate_deltas or manual_bp.deltas
+        candidate_input_gradient = candidate_input_gradient or manual_bp.input_gradient
     elif callable(candidate):
         name = _name_of(candidate)
     else:
         raise TypeError(f"candidate must be a function (net, params, x, y) -> [(dW, db), ...], got {candidate!r}")
     if candidate_deltas is not None and not callable(candidate_deltas):
         raise TypeError(f"candidate_deltas must be a function (net, params, x, y) -> [δ_1, ...], got {candidate_deltas!r}")
+    if candidate_input_gradient is not None and not callable(candidate_input_gradient):
+        raise TypeError("candidate_input_gradient must be a function (net, params, x, y) -> dL/dx, "
+                        f"got {candidate_input_gradient!r}")
+    if layout != "row" or per_sample:
+        name += f" ({layout} layout" + (", per sample)" if per_sample else ")")
+        candidate = adapt_candidate(candidate, layout=layout, per_sample=per_sample)
+        if candidate_deltas is not None:
+            candidate_deltas = adapt_candidate(candidate_deltas, layout=layout, per_sample=per_sample, kind="deltas")
+        if candidate_input_gradient is not None:
+            candidate_input_gradient = adapt_candidate(candidate_input_gradient, layout=layout,
+                                                       per_sample=per_sample, kind="input_gradient")
 
     n_params = sum(n_in * n_out + (n_out if b else 0)
                    for n_in, n_out, b in zip(spec.sizes[:-1], spec.sizes[1:], spec.bias))
@@ -747,7 +892,7 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, numeric
         mode = "per_parameter" if n_params <= max_per_parameter else "directional"
     n_batch = int(np.shape(x)[0])
     cand = _candidate_tree(candidate(net, params, x, y), spec.n_layers, "candidate")
-    jgrads, jdeltas, jmethod = _jax_source(net, params, x, y, spec, jax_path)
+    jgrads, jdeltas, jdx, jmethod = _jax_source(net, params, x, y, spec, jax_path)
     # Candidate vs jax.grad: both exact, so each entry may differ by rounding
     # only, bounded from the absolute values of its terms (None: use the table).
     bounds = derivative_bounds(net, params, x, y)
@@ -757,7 +902,7 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, numeric
     trees = {"jax": jgrads}
     methods = {"jax": jmethod}
     skipped = {}
-    has_kinks = any(n in ("relu", "leaky_relu") for n, _ in spec.activations)
+    has_kinks = any(a.kinks for a in spec.activations)
     step = CENTRAL_STEP[np.dtype(dtype)]
     directional = None
     if mode == "per_parameter":
@@ -782,6 +927,27 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, numeric
                 continue
             leaves.append((f"{kind}{l}", l, c_pair[k], {o: t[l - 1][k] for o, t in trees.items()}))
 
+    input_leaf = None
+    cand_dx = None
+    if candidate_input_gradient is not None:
+        cand_dx = candidate_input_gradient(net, params, x, y)
+        if cand_dx is not None:
+            cand_dx = np.asarray(cand_dx)
+            if cand_dx.dtype.kind not in "iuf":
+                raise TypeError(f"candidate_input_gradient returned an array of dtype {cand_dx.dtype}; "
+                                "expected real numbers")
+        dx_refs = {"jax": jdx()}
+        if mode == "per_parameter":
+            dx_refs["complex_step"] = _complex_step_input_gradient(spec, cparams, cx, cy, dtype)
+        input_leaf = (cand_dx, dx_refs)
+
+    def mistakes_fn():
+        ref_dx = None if input_leaf is None else input_leaf[1]["jax"]
+        named = _mistakes.name_mistakes(net, spec, cparams, cx, cy, dtype, cand, cand_dx, jgrads, ref_dx,
+                                        layout=layout, per_sample=per_sample)
+        lay = _mistakes.layout_mismatch(cand, jgrads, cand_dx, ref_dx, spec.n_layers, layout, dtype)
+        return ([lay] if lay is not None else []) + named
+
     def layers_fn(rows, grads_agree: bool):
         if mode != "per_parameter" and grads_agree:
             return (), "gradients"  # a large passing net need not pay for a second backward pass
@@ -798,10 +964,10 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, numeric
     return _build(
         model=_model_of(net, spec), n_batch=n_batch, dtype=dtype, n_params=n_params, candidate=name,
         jax_method=jmethod, numerical=mode, leaves=leaves, oracle_trees=trees, methods=methods, skipped=skipped,
-        conv={"half": spec.half, "reduction": spec.reduction, "squared_error": spec.loss == "squared_error",
+        conv={"half": spec.half, "reduction": spec.reduction, "squared_error": spec.loss.name == "squared_error",
               "n_out": spec.sizes[-1]},
         n_layers=spec.n_layers, layers_fn=layers_fn, directional=directional, kinks=has_kinks, step=step,
-        jax_bounds=jax_bounds,
+        input_leaf=input_leaf, mistakes_fn=mistakes_fn, layout=layout, jax_bounds=jax_bounds,
     )
 
 
@@ -856,6 +1022,7 @@ def check_gradients(grad_fn, net, params, x, y, **kwargs) -> GradientReport:
     Raises AssertionError carrying the full :class:`GradientReport` text
     (per-parameter errors, the layer where it goes wrong, the diagnosis) when
     it disagrees.  ``kwargs`` go to :func:`compare` (``candidate_deltas``,
+    ``candidate_input_gradient``, ``layout="column"``, ``per_sample=True``,
     ``numerical``, ...).  Works inside Hypothesis tests::
 
         @given(reference.strategies.problems(max_depth=3))
@@ -1049,27 +1216,32 @@ def _format(r: GradientReport) -> str:
              f"{r.model['describe']} · batch {r.n_batch} · {r.dtype} · {r.n_params:,} parameter"
              + ("s" if r.n_params != 1 else ""),
              f"jax.grad via {r.jax_method}", ""]
-    name_w = max(6, *(len(p.name) + 1 for p in r.params))
-    shape_w = max(8, *(len(str(p.shape)) + 2 for p in r.params))
+    rows = list(r.params) + ([r.input_gradient] if r.input_gradient is not None else [])
+    name_w = max(6, *(len(p.name) + 1 for p in rows))
+    shape_w = max(8, *(len(str(p.shape)) + 2 for p in rows))
     lines.append((f"{'param':<{name_w}}{'shape':<{shape_w}}" + "".join(f"{LABELS[o]:<28}" for o in cols)).rstrip())
     lines.append((" " * (name_w + shape_w) + f"{'max|Δ|':<10}{'rel':<10}{'':<8}" * len(cols)).rstrip())
-    for p in r.params:
+    for p in rows:
         head = f"{p.name:<{name_w}}{p.shape!s:<{shape_w}}"
         if p.note:
             lines.append(head + "FAIL  " + p.note)
             continue
         lines.append((head + "".join(
             f"{p.errors[o].max_abs:<10.2e}{p.errors[o].max_rel:<10.2e}{_mark(p.errors[o], status[o].status == 'blamed'):<8}"
-            for o in cols)).rstrip())
+            if o in p.errors else f"{'—':<28}" for o in cols)).rstrip())
+    if r.input_gradient is not None:
+        lines.append("(x: the input gradient ∂L/∂x, against jax.grad"
+                     + (" and the complex step in x)" if "complex_step" in r.input_gradient.errors else ")"))
     if any(o.status == "blamed" for o in r.oracles):
         lines.append("(oracle: a difference blamed on that numerical oracle, see the diagnosis)")
 
-    worst = [p for p in r.params if p.worst_index is not None]
+    worst = [p for p in rows if p.worst_index is not None]
     if worst:
         lines += ["", (f"{'worst element':<18}" + "".join(f"{LABELS[s]:<20}" for s in ["candidate", *cols])).rstrip()]
         for p in worst:
             label = f"{p.name}[{', '.join(map(str, p.worst_index))}]"
-            lines.append((f"{label:<18}" + "".join(f"{p.worst_values[s]:<20.12g}" for s in ["candidate", *cols])).rstrip())
+            lines.append((f"{label:<18}" + "".join(f"{p.worst_values[s]:<20.12g}" if s in p.worst_values
+                                                   else f"{'—':<20}" for s in ["candidate", *cols])).rstrip())
 
     d = r.directional
     if d is not None:

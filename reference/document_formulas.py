@@ -1,14 +1,18 @@
 """The documents' gradient formulas, implemented literally and checked by the compare tool.
 
-Every gradient formula that documents 000, 001, 003 and 004 state without
-printed numbers becomes a *candidate*: a function with the signature of
+Every formula the five documents state, intermediate steps included (a
+chain rule written for one term, a general rule written after one worked
+weight, a line before the derivation corrects itself), becomes a *candidate*: a function with the signature of
 ``manual_bp.gradients(net, params, x, y)`` that computes what the formula
 says, in the row layout ``z = x @ W + b`` with samples as rows (document
 001's column form ``W h + b`` is translated: its ``W`` is our ``W.T``, its
 ``δ h^T`` our ``h^T δ``).  :func:`reference.compare` then puts the
 candidate beside ``jax.grad`` and numerical derivatives on a random, seeded
 batch of N = 5 samples (so a missing or extra 1/N shows), and the report's
-verdict, localisation and diagnosis are what the errata page prints.
+verdict, localisation and diagnosis are what the errata page prints.  A
+formula that is a single derivative rather than a network gradient is a
+:class:`DerivativeCase`: evaluated at a seeded random point beside
+``jax.grad`` of the function it differentiates.
 
 One registry entry (:class:`DocumentFormula`) per formula: the document and
 section, the formula as written (quoted from the document), the verdict
@@ -26,7 +30,7 @@ other formulas are read in their correct sense (a bias gradient summed over
 the batch, say) so that the report isolates that one formula.
 
 Public: :data:`DOCUMENT_FORMULAS`, :class:`DocumentFormula`,
-:class:`FormulaCase`, :class:`Expect`, :func:`check_formulas` and
+:class:`FormulaCase`, :class:`DerivativeCase`, :class:`Expect`, :func:`check_formulas` and
 :func:`formula_errata_markdown` (the "Formulas" section of docs/errata.md).
 """
 from __future__ import annotations
@@ -39,9 +43,11 @@ import numpy as np
 import manual_bp as bp
 
 from .comparison import GradientReport, compare, compare_perceptron
+from .tolerances import allclose_tree
 
 __all__ = [
     "DOCUMENT_FORMULAS",
+    "DerivativeCase",
     "DocumentFormula",
     "Expect",
     "FormulaCase",
@@ -55,6 +61,7 @@ N_BATCH = 5
 
 DOC000 = "000_63358e9d755b0e5c.txt"
 DOC001 = "001_0422fef8398d7e07.txt"
+DOC002 = "002_423731ea8521968c.txt"
 DOC003 = "003_83ffd57d8a5d88c5.txt"
 DOC004 = "004_8e575e2a82cceb73.txt"
 
@@ -135,6 +142,16 @@ def doc000_regressor(net, params, x, y):
     hidden_error = (output_error @ Gamma.T) * _a_one_minus_a(hidden_layer_output)
     W_update = x.T @ hidden_error
     return [(W_update, hidden_error.sum(axis=0)), (Gamma_update, output_error.sum(axis=0))]
+
+
+def doc000_regressor_sigma_prime_at_output(net, params, x, y):
+    """000 §3.2's hidden_error = output_error · Γ^T · σ'(hidden_layer_output) with σ' evaluated at the output."""
+    Gamma = params[1][0]
+    hidden_layer_output, output_layer_output = _forward_2(params, x, lambda o: o)
+    output_error = 2 * (output_layer_output - y)
+    hidden_error = (output_error @ Gamma.T) * _sigma_prime_at(hidden_layer_output)
+    return [(x.T @ hidden_error, hidden_error.sum(axis=0)),
+            (hidden_layer_output.T @ output_error, output_error.sum(axis=0))]
 
 
 # ---------------------------------------------------------------------------
@@ -279,6 +296,313 @@ def doc004_classification_targets_summing_to_2(net, params, x, y):
 
 
 # ---------------------------------------------------------------------------
+# Document 002: the 2-2-1 linear network, per weight (w1..w4 into h1, h2; w5, w6 into ŷ)
+# ---------------------------------------------------------------------------
+# Names as in reference/data/examples/doc002_2-2-1_linear.toml: w1 = W1[0, 0] (x1 → h1),
+# w2 = W1[0, 1] (x1 → h2), w3 = W1[1, 0] (x2 → h1), w4 = W1[1, 1] (x2 → h2),
+# w5 = W2[0, 0] (h1 → ŷ), w6 = W2[1, 0] (h2 → ŷ).  One sample in the document;
+# here each per-sample expression is summed over the batch (the loss is Σ_n ½(ŷ_n − y_n)²).
+
+def _doc002_forward(params, x):
+    (W1, _), (W2, _) = params
+    x1, x2 = x[:, 0], x[:, 1]
+    w1, w2, w3, w4 = W1[0, 0], W1[0, 1], W1[1, 0], W1[1, 1]
+    w5, w6 = W2[0, 0], W2[1, 0]
+    h1 = x1 * w1 + x2 * w3
+    h2 = x1 * w2 + x2 * w4
+    return (x1, x2), (w1, w2, w3, w4, w5, w6), (h1, h2), h1 * w5 + h2 * w6
+
+
+def _doc002_grads(d_w1_to_w4, d_w5_w6):
+    g1, g2, g3, g4 = d_w1_to_w4
+    g5, g6 = d_w5_w6
+    return [(np.array([[g1, g2], [g3, g4]]), None), (np.array([[g5], [g6]]), None)]
+
+
+def doc002_output_rules(net, params, x, y):
+    """002 STEP 4 for w6 and w5: ∂Error/∂w6 = Δ·h2, ∂Error/∂w5 = Δ·h1 (Δ = prediction − actual);
+    w1..w4 as the w1 derivation gives them (Δ·w5·x1, ...)."""
+    (x1, x2), (w1, w2, w3, w4, w5, w6), (h1, h2), pred = _doc002_forward(params, x)
+    D = pred - y[:, 0]                  # [2·½(Prediction − actual)]·∂(Prediction − actual)/∂Prediction
+    return _doc002_grads([(D * w5 * x1).sum(), (D * w6 * x1).sum(), (D * w5 * x2).sum(), (D * w6 * x2).sum()],
+                         [(D * h1).sum(), (D * h2).sum()])
+
+
+def doc002_w1_derivation(net, params, x, y):
+    """002's derivation ∂ErrorFunc/∂w1 = ∂Error/∂Pred · ∂Pred/∂h1 · ∂h1/∂w1 = Δ·w5·x1, the same chain for
+    w2 (through h2: Δ·w6·x1), w3 (Δ·w5·x2), w4 (Δ·w6·x2); w5, w6 by their rules."""
+    return doc002_output_rules(net, params, x, y)
+
+
+def doc002_update_rules_as_written(net, params, x, y):
+    """002's update rules as written: w1_new = w1_old − αΔ w_{1,old} x1, w2_new = w2_old − αΔ w_{2,old} x1,
+    w3_new = w3_old − αΔ w_{3,old} x2, w4_new = w4_old − αΔ w_{4,old} x2, i.e. the gradient Δ·w_{k,old}·x_i."""
+    (x1, x2), (w1, w2, w3, w4, w5, w6), (h1, h2), pred = _doc002_forward(params, x)
+    D = pred - y[:, 0]
+    return _doc002_grads([(D * w1 * x1).sum(), (D * w2 * x1).sum(), (D * w3 * x2).sum(), (D * w4 * x2).sum()],
+                         [(D * h1).sum(), (D * h2).sum()])
+
+
+# ---------------------------------------------------------------------------
+# Document 003, Example 1 (single sigmoid neuron) and Example 2 (2-2-2-1), as formulas
+# ---------------------------------------------------------------------------
+
+def _doc003_ex1(params, x, y):
+    (W, b), = params
+    Z = x @ W[:, 0] + b[0]                      # Z = w1 X1 + w2 X2 + b
+    Y_pred = _sigmoid(Z)
+    return Z, Y_pred, Y_pred - y[:, 0]
+
+
+def doc003_ex1_gradients(net, params, x, y):
+    """∂MSE/∂w1 = (1/n) Σ_i (Y_pred,i − Y_true,i)·Y_pred,i(1 − Y_pred,i)·X_{1,i} = (1/n) Σ P_i; Q (X2), R (1)."""
+    _, Y_pred, r = _doc003_ex1(params, x, y)
+    n = x.shape[0]
+    P = r * Y_pred * (1 - Y_pred) * x[:, 0]
+    Q = r * Y_pred * (1 - Y_pred) * x[:, 1]
+    R = r * Y_pred * (1 - Y_pred) * 1
+    return [(np.array([[P.sum() / n], [Q.sum() / n]]), np.array([R.sum() / n]))]
+
+
+def doc003_ex1_chain_factors(net, params, x, y):
+    """∂MSE/∂p = (∂MSE/∂Y_pred)·(∂Y_pred/∂Z)·(∂Z/∂p) with the factors as written: the scalar
+    ∂MSE/∂Y_pred = (1/n) Σ_i (Y_pred,i − Y_true,i) times each sample's Y_pred(1 − Y_pred)·∂Z/∂p, averaged."""
+    _, Y_pred, r = _doc003_ex1(params, x, y)
+    dmse_dy = r.mean()                                 # one number, as printed
+    rest = Y_pred * (1 - Y_pred)
+    return [(np.array([[dmse_dy * (rest * x[:, 0]).mean()], [dmse_dy * (rest * x[:, 1]).mean()]]),
+             np.array([dmse_dy * rest.mean()]))]
+
+
+def _doc003_ex2(params, x):
+    (W1, b1), (W2, b2), (W3, _) = params
+    X1, X2 = x[:, 0], x[:, 1]
+    w11, w12, w21, w22 = W1[0, 0], W1[1, 0], W1[0, 1], W1[1, 1]
+    w31, w32, w41, w42 = W2[0, 0], W2[1, 0], W2[0, 1], W2[1, 1]
+    w51, w52 = W3[0, 0], W3[1, 0]
+    Z11 = w11 * X1 + w12 * X2 + b1[0]
+    Z12 = w21 * X1 + w22 * X2 + b1[1]
+    A11, A12 = _sigmoid(Z11), _sigmoid(Z12)
+    Z21 = w31 * A11 + w32 * A12 + b2[0]
+    Z22 = w41 * A11 + w42 * A12 + b2[1]
+    A21, A22 = _sigmoid(Z21), _sigmoid(Z22)
+    Y_pred = w51 * A21 + w52 * A22
+    return locals()
+
+
+def _doc003_ex2_true_layers_2_3(v, r, n):
+    """Steps 3 and 4 as printed (they are the chain rule): ∂MSE/∂w51 = (1/n)Σ r·A21, ...,
+    ∂MSE/∂w31 = (1/n)Σ r·w51·σ(Z21)[1 − σ(Z21)]·A11, ..."""
+    s21 = v["A21"] * (1 - v["A21"])
+    s22 = v["A22"] * (1 - v["A22"])
+    e21, e22 = r * v["w51"] * s21, r * v["w52"] * s22
+    dW3 = np.array([[(r * v["A21"]).sum() / n], [(r * v["A22"]).sum() / n]])
+    dW2 = np.array([[(e21 * v["A11"]).sum() / n, (e22 * v["A11"]).sum() / n],
+                    [(e21 * v["A12"]).sum() / n, (e22 * v["A12"]).sum() / n]])
+    db2 = np.array([e21.sum() / n, e22.sum() / n])
+    return dW2, db2, dW3, e21, e22
+
+
+def doc003_ex2_steps_3_4(net, params, x, y):
+    """003 Example 2, Steps 3 and 4 as printed; Step 5 in its correct (two-path) sense."""
+    v = _doc003_ex2(params, x)
+    n = x.shape[0]
+    r = v["Y_pred"] - y[:, 0]
+    dW2, db2, dW3, e21, e22 = _doc003_ex2_true_layers_2_3(v, r, n)
+    s11, s12 = v["A11"] * (1 - v["A11"]), v["A12"] * (1 - v["A12"])
+    g11 = (e21 * v["w31"] + e22 * v["w41"]) * s11       # both paths into Z11
+    g12 = (e21 * v["w32"] + e22 * v["w42"]) * s12       # both paths into Z12
+    dW1 = np.array([[(g11 * v["X1"]).sum() / n, (g12 * v["X1"]).sum() / n],
+                    [(g11 * v["X2"]).sum() / n, (g12 * v["X2"]).sum() / n]])
+    return [(dW1, np.array([g11.sum() / n, g12.sum() / n])), (dW2, db2), (dW3, None)]
+
+
+def _doc003_ex2_step5(params, x, y, lam_is_x: bool, one_is_x: bool):
+    v = _doc003_ex2(params, x)
+    n = x.shape[0]
+    r = v["Y_pred"] - y[:, 0]
+    dW2, db2, dW3, e21, e22 = _doc003_ex2_true_layers_2_3(v, r, n)
+    s11, s12 = v["A11"] * (1 - v["A11"]), v["A12"] * (1 - v["A12"])
+    one_path_11 = r * v["w51"] * (v["A21"] * (1 - v["A21"])) * v["w31"] * s11   # through Z21 only
+    one_path_12 = r * v["w52"] * (v["A22"] * (1 - v["A22"])) * v["w42"] * s12   # through Z22 only
+    lam1, lam2 = (v["X1"], v["X2"]) if lam_is_x else (1.0, 1.0)
+    one1, one2 = (v["X1"], v["X2"]) if one_is_x else (1.0, 1.0)
+    dW1 = np.array([[(one_path_11 * lam1).sum() / n, (one_path_12 * one1).sum() / n],
+                    [(one_path_11 * lam2).sum() / n, (one_path_12 * one2).sum() / n]])
+    db1 = np.array([one_path_11.sum() / n, one_path_12.sum() / n])
+    return [(dW1, db1), (dW2, db2), (dW3, None)]
+
+
+def doc003_ex2_step5_as_written(net, params, x, y):
+    """Step 5 as printed: ∂MSE/∂w11 = (1/n)Σ r·w51·σ'(Z21)·w31·σ'(Z11)·λ (λ read as X1; w12's copy as X2),
+    ∂MSE/∂w21 = ∂MSE/∂w22 = (1/n)Σ r·w52·σ'(Z22)·w42·σ'(Z12)·1; b1, b2 the same chains × 1."""
+    return _doc003_ex2_step5(params, x, y, lam_is_x=True, one_is_x=False)
+
+
+def doc003_ex2_step5_inputs_fixed(net, params, x, y):
+    """Step 5 with every last factor read as the weight's input x_i (λ → X1/X2, 1 → X1/X2): one path each."""
+    return _doc003_ex2_step5(params, x, y, lam_is_x=True, one_is_x=True)
+
+
+# ---------------------------------------------------------------------------
+# Document 004: the single-term chain rules written before the sums
+# ---------------------------------------------------------------------------
+
+def doc004_single_term_output_delta(net, params, x, y):
+    """∂CE/∂X_j = ∂CE/∂O_k · ∂O_k/∂X_j with j = k, as written: (−l_k/O_k)·O_k(1 − O_k) = −l_k(1 − O_k)."""
+    gamma = params[1][0]
+    H, O = _forward_2(params, x, _softmax)
+    dX = (-y / O) * O * (1 - O)
+    return [(x.T @ ((dX @ gamma.T) * H * (1 - H)), None), (H.T @ dX, None)]
+
+
+def doc004_hidden_single_k(net, params, x, y):
+    """∂CE/∂W_ij = ∂CE/∂O_k·∂O_k/∂X_k·∂X_k/∂H_j·∂H_j/∂W_ij for the one k of the derivation (the target
+    class): (O_k − l_k)·γ_jk·H_j(1 − H_j)·I_i, no sum over k; ∂CE/∂γ_jk = (O_k − l_k)·H_j."""
+    gamma = params[1][0]
+    H, O = _forward_2(params, x, _softmax)
+    k = y.argmax(axis=1)
+    rows = np.arange(x.shape[0])
+    e = (O - y)[rows, k]                              # (O_k − l_k), one k per sample
+    dH = e[:, None] * gamma[:, k].T                   # γ_jk for that k
+    return [(x.T @ (dH * H * (1 - H)), None), (H.T @ (O - y), None)]
+
+
+# ---------------------------------------------------------------------------
+# Single derivatives (no network gradient): the literal formula against jax.grad of its function
+# ---------------------------------------------------------------------------
+
+def _point(seed, n):
+    return np.random.default_rng(seed).normal(size=n)
+
+
+def doc002_error_derivative(seed):
+    """∂Error/∂Prediction = [2·½(Prediction − actual)]·∂(Prediction − actual)/∂Prediction = Prediction − actual."""
+    p, t = _point(seed, 2)
+    return np.array([2 * 0.5 * (p - t) * 1.0])
+
+
+def _jax_error_derivative(seed):
+    import jax
+
+    p, t = _point(seed, 2)
+    with jax.enable_x64(True):
+        return np.array([float(jax.grad(lambda q: 0.5 * (q - t) ** 2)(p))])
+
+
+def doc004_softmax_jacobian(seed):
+    """∂O_k/∂X_j = O_k(1 − O_k) if j = k, −O_k O_j if j ≠ k (3 outputs)."""
+    X = _point(seed, 3)
+    O = np.exp(X - X.max()) / np.exp(X - X.max()).sum()
+    return np.array([[O[k] * (1 - O[k]) if j == k else -O[k] * O[j] for j in range(3)] for k in range(3)])
+
+
+def _jax_softmax_jacobian(seed):
+    import jax
+
+    with jax.enable_x64(True):
+        return np.asarray(jax.jacobian(jax.nn.softmax)(_point(seed, 3)))
+
+
+def doc004_ce_output_derivative(seed):
+    """∂CE/∂O_k = −l_k / O_k for CE = −Σ_i l_i log O_i."""
+    rng = np.random.default_rng(seed)
+    O, l = rng.uniform(0.1, 1, size=3), rng.uniform(0, 1, size=3)
+    return -l / O
+
+
+def _jax_ce_output_derivative(seed):
+    import jax
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(seed)
+    O, l = rng.uniform(0.1, 1, size=3), rng.uniform(0, 1, size=3)
+    with jax.enable_x64(True):
+        return np.asarray(jax.grad(lambda o: -jnp.sum(l * jnp.log(o)))(O))
+
+
+def _doc003_general_point(seed):
+    """003's one-hidden-layer regression net at a random point: x (D = 3), w1 (M = 4, D), w2 (K = 2, M), h = tanh."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=3), rng.normal(size=(4, 3)), rng.normal(size=(2, 4))
+
+
+def doc003_general_partials(seed):
+    """∂y_k/∂w_kj = A_j, ∂y_k/∂A_j = w_kj, ∂A_j/∂Z_j = h'(Z_j), ∂Z_j/∂w_ji = x_i, multiplied along the
+    chain of ∂y_k/∂w_ji^(1) = w_kj·h'(Z_j)·x_i (one hidden unit j per weight, so one path per output):
+    returns (∂y/∂w2 (K, K, M), ∂y/∂w1 (K, M, D))."""
+    x, w1, w2 = _doc003_general_point(seed)
+    Z = x @ w1.T                                   # Z_j = Σ_i w_ji x_i (x_0 = 0 here)
+    A = np.tanh(Z)
+    K, M = w2.shape
+    dy_dw2 = np.zeros((K, K, M))
+    for k in range(K):
+        dy_dw2[k, k, :] = A                        # ∂y_k/∂w_kj = A_j, and 0 for the other outputs' weights
+    dy_dw1 = w2[:, :, None] * (1 - A * A)[None, :, None] * x[None, None, :]   # w_kj · h'(Z_j) · x_i
+    return np.concatenate([dy_dw2.ravel(), dy_dw1.ravel()])
+
+
+def _jax_doc003_general_partials(seed):
+    import jax
+    import jax.numpy as jnp
+
+    x, w1, w2 = _doc003_general_point(seed)
+    f = lambda a, b: b @ jnp.tanh(a @ jnp.asarray(x))   # y_k = Σ_j w_kj h(Σ_i w_ji x_i), identity output
+    with jax.enable_x64(True):
+        d1, d2 = jax.jacobian(f, argnums=(0, 1))(jnp.asarray(w1), jnp.asarray(w2))
+    return np.concatenate([np.asarray(d2).ravel(), np.asarray(d1).ravel()])
+
+
+def doc003_regression_sigma_is_one(seed):
+    """"For Regression Problem σ(.) = 1" read literally: y_k = σ(A_0 + Σ_j w_kj A_j) = 1, so ∂y_k/∂A_j = 0."""
+    x, w1, w2 = _doc003_general_point(seed)
+    return np.zeros_like(w2)
+
+
+def doc003_regression_sigma_prime_is_one(seed):
+    """The same line read as σ'(·) = 1 (σ the identity): ∂y_k/∂A_j = σ'·w_kj = w_kj."""
+    x, w1, w2 = _doc003_general_point(seed)
+    return 1.0 * w2
+
+
+def _jax_regression_output_partials(seed):
+    import jax
+    import jax.numpy as jnp
+
+    x, w1, w2 = _doc003_general_point(seed)
+    with jax.enable_x64(True):   # regression: y_k = A_0 + Σ_j w_kj A_j (the identity), ∂y_k/∂A_j
+        return np.asarray(jax.jacobian(lambda A: jnp.asarray(w2) @ A)(jnp.tanh(jnp.asarray(w1 @ x))))
+
+
+def _doc001_point(seed):
+    """A one-sample 001 network 3-4-2 in its column form: ``(W2 (2, 4), δ² (2, 1), z¹ (4, 1))``."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(2, 4)), rng.normal(size=(2, 1)), rng.normal(size=(4, 1))
+
+
+def doc001_delta_before_transpose(seed):
+    """δ^{l−1} = δ^l · W^l · σ'(z^{l−1}) as first written, δ^l a column (2, 1), W^l (2, 4): not conformable."""
+    W, d, z = _doc001_point(seed)
+    return (d @ W) * _a_one_minus_a(_sigmoid(z))      # numpy raises ValueError: (2, 1) @ (2, 4)
+
+
+def doc001_delta_row_reading(seed):
+    """The same line with δ^l read as a row vector: (δ^l)ᵀ W^l, then ⊙ σ'(z^{l−1}) (as a row)."""
+    W, d, z = _doc001_point(seed)
+    return ((d.T @ W) * _a_one_minus_a(_sigmoid(z)).T).T
+
+
+def _jax_doc001_delta(seed):
+    """δ^{l−1} = ∂L/∂z^{l−1} for L with ∂L/∂z^l = δ^l, by jax.grad of δ^l · z^l(z^{l−1})."""
+    import jax
+    import jax.numpy as jnp
+
+    W, d, z = _doc001_point(seed)
+    with jax.enable_x64(True):
+        return np.asarray(jax.grad(lambda zz: jnp.sum(d * (jnp.asarray(W) @ jax.nn.sigmoid(zz))))(z))
+
+
+# ---------------------------------------------------------------------------
 # Problems
 # ---------------------------------------------------------------------------
 
@@ -321,7 +645,8 @@ class Expect:
     pattern a wrong delta leaves) and False when it blames forming
     ``dW``/``db`` from a right delta; ``findings``, the diagnosis as
     ``(kind, parameter or None)`` pairs in report order; ``factor`` and
-    ``conventions`` for a ``factor`` finding.
+    ``conventions`` for a ``factor`` finding; ``mistakes``, the catalogue IDs
+    (``reference.MISTAKES``) the ``mistake`` findings name, in order.
     """
 
     agree: bool
@@ -330,6 +655,7 @@ class Expect:
     findings: tuple = ()
     factor: float | None = None
     conventions: tuple = ()
+    mistakes: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -367,6 +693,54 @@ class FormulaCase:
 
 
 @dataclass(frozen=True)
+class _ValueReport:
+    """The outcome of a :class:`DerivativeCase`: the attributes the errata and tests read from a report."""
+
+    ok: bool
+    text: str
+    localisation: None = None
+    diagnosis: tuple = ()
+
+    @property
+    def verdict(self) -> str:
+        return "agree" if self.ok else "disagree"
+
+
+@dataclass(frozen=True)
+class DerivativeCase:
+    """One check of a single derivative a document writes (not a network gradient).
+
+    ``literal(seed)`` computes the formula as written at a seeded random
+    point, ``truth(seed)`` the derivative it claims to be by ``jax.grad`` (or
+    ``jax.jacobian``) of the function it differentiates; they agree within
+    ``tolerance(float64, "jax")``.  A literal that cannot be evaluated
+    (shapes that do not conform) disagrees.
+    """
+
+    label: str
+    candidate: Callable
+    truth: Callable
+    expect: Expect
+    why: str
+    seed: int = 0
+    net = None
+
+    def build(self):
+        return self.seed
+
+    def report(self) -> _ValueReport:
+        try:
+            got = np.asarray(self.candidate(self.seed), dtype=np.float64)
+        except ValueError as exc:
+            return _ValueReport(False, f"the formula cannot be evaluated as written: {exc}")
+        want = np.asarray(self.truth(self.seed), dtype=np.float64)
+        if got.shape != want.shape:
+            return _ValueReport(False, f"shape {got.shape}, but the derivative has shape {want.shape}")
+        ok = allclose_tree([got], [want], dtype=np.float64, kind="jax")
+        return _ValueReport(ok, f"max |formula − jax.grad| = {np.abs(got - want).max():.1e}")
+
+
+@dataclass(frozen=True)
 class DocumentFormula:
     """A gradient formula a document states, its verdict from first principles, and its checks.
 
@@ -397,6 +771,10 @@ _NET_003_SE = bp.Network((2, 2, 2), ("sigmoid", "sigmoid"), "squared_error", red
 _NET_003_CE = bp.Network((2, 2, 2), ("sigmoid", "softmax"), "cross_entropy", reduction="sum")
 _NET_003_EN = bp.Network((3, 4, 3), ("tanh", "identity"), "squared_error", reduction="sum", half=True, bias=False)
 _NET_003_E = bp.Network((3, 4, 3), ("tanh", "identity"), "squared_error", reduction="mean", half=True, bias=False)
+_NET_002 = bp.Network((2, 2, 1), ("identity", "identity"), "squared_error", reduction="sum", half=True, bias=False)
+_NET_003_EX1 = bp.Network((2, 1), ("sigmoid",), "squared_error", reduction="mean", half=True)
+_NET_003_EX2 = bp.Network((2, 2, 2, 1), ("sigmoid", "sigmoid", "identity"), "squared_error", reduction="mean",
+                          half=True, bias=(True, True, False))
 _NET_004_REG = bp.Network((3, 4, 1), ("sigmoid", "identity"), "squared_error", reduction="sum", bias=False)
 _NET_004_CLS = bp.Network((3, 4, 3), ("sigmoid", "softmax"), "cross_entropy", reduction="sum", bias=False)
 
@@ -424,7 +802,8 @@ DOCUMENT_FORMULAS: tuple[DocumentFormula, ...] = (
                 "every line is the chain rule of Σ_n CE_n for one-hot labels", targets="onehot"),
             FormulaCase(
                 "σ'(a) read as σ' evaluated at a", _NET_000_CLASSIFIER, doc000_classifier_sigma_prime_at_output,
-                Expect(agree=False, layer=1, delta=True),
+                Expect(agree=False, layer=1, delta=True, findings=(("mistake", None),),
+                       mistakes=("derivative_at_activation",)),
                 "only hidden_delta = δ_1 changes, by the elementwise ratio σ(a)(1 − σ(a)) / a(1 − a), not a "
                 "constant: W1 and b1 are wrong, layer 2 is right, and no factor explains it", targets="onehot"),
         ),
@@ -444,7 +823,8 @@ DOCUMENT_FORMULAS: tuple[DocumentFormula, ...] = (
         cases=(
             FormulaCase(
                 "a batch of N = 5", _NET_000_CLASSIFIER, doc000_classifier_bias_updates,
-                Expect(agree=False, layer=2, delta=False, findings=(("shape", "b1"), ("shape", "b2"))),
+                Expect(agree=False, layer=2, delta=False, findings=(("mistake", None),),
+                       mistakes=("bias_not_summed",)),
                 "the weight updates are right, the bias updates have shape (N, n) instead of (n,): both bias "
                 "gradients fail on shape, and the highest layer with a wrong gradient (2) has a right dW_2",
                 targets="onehot"),
@@ -515,8 +895,8 @@ DOCUMENT_FORMULAS: tuple[DocumentFormula, ...] = (
         cases=(
             FormulaCase(
                 "a batch of N = 5", _NET_001, doc001_bias,
-                Expect(agree=False, layer=3, delta=False,
-                       findings=(("shape", "b1"), ("shape", "b2"), ("shape", "b3"))),
+                Expect(agree=False, layer=3, delta=False, findings=(("mistake", None),),
+                       mistakes=("bias_not_summed",)),
                 "every weight gradient is right and every bias gradient has one row per sample",
                 seed=2, scheme="doc001"),
         ),
@@ -540,7 +920,8 @@ DOCUMENT_FORMULAS: tuple[DocumentFormula, ...] = (
                 _AGREE, "an elementwise output: the i = k term is the whole sum", seed=3),
             FormulaCase(
                 "softmax output, cross-entropy", _NET_003_CE, doc003_layers,
-                Expect(agree=False, layer=2, delta=True),
+                Expect(agree=False, layer=2, delta=True, findings=(("mistake", None),),
+                       mistakes=("softmax_diagonal",)),
                 "only the diagonal of the softmax Jacobian is used: δ_2 is wrong (on the true class −(1 − a_c) "
                 "is right, elsewhere 0 instead of a_j), so every gradient is, and not by a constant factor",
                 seed=3, targets="onehot"),
@@ -559,7 +940,8 @@ DOCUMENT_FORMULAS: tuple[DocumentFormula, ...] = (
         cases=(
             FormulaCase(
                 "2-2-2, ½Σ(a − t)²", _NET_003_SE, doc003_layers_step4,
-                Expect(agree=False, layer=2, delta=False, findings=(("transpose", "W2"),)),
+                Expect(agree=False, layer=2, delta=False, findings=(("mistake", "W2"),),
+                       mistakes=("transposed_gradient",)),
                 "only dW_2 changes, to its transpose (square here, 2 × 2): the deltas are right", seed=3),
         ),
     ),
@@ -691,6 +1073,296 @@ DOCUMENT_FORMULAS: tuple[DocumentFormula, ...] = (
                 "a constant factor) and it propagates to W1", seed=7, targets="pairs"),
         ),
     ),
+    # ---- Document 002: every formula of STEP 3 and STEP 4 --------------------------------------------
+    DocumentFormula(
+        id="doc002-error-derivative",
+        document=DOC002, section="STEP 4: ∂Error/∂Prediction (inside the w6 chain rule)",
+        formula=(r"\frac{\partial (\frac{1}{2}(\text{prediction} - \text{actual})^2)}{\partial \text{Prediction}} "
+                 r"= [2 \cdot \frac{1}{2}(\text{Prediction} - \text{actual})] \cdot "
+                 r"\frac{\partial (\text{Prediction} - \text{actual})}{\partial \text{Prediction}} "
+                 r"= \text{prediction} - \text{actual} = \Delta"),
+        verdict="correct",
+        reasoning=("d/dp of ½(p − t)² is 2·½(p − t)·d(p − t)/dp = (p − t)·1 by the power and chain rules; the "
+                   "½ of Error = ½Σ(ŷ − ȳ)² is there to cancel the 2."),
+        corrected="—",
+        cases=(
+            DerivativeCase("a random prediction and target", doc002_error_derivative, _jax_error_derivative,
+                           _AGREE, "the derivative of ½(p − t)² at a random point", seed=8),
+        ),
+    ),
+    DocumentFormula(
+        id="doc002-output-weights",
+        document=DOC002, section="STEP 4: ∂Error/∂w6 and ∂Error/∂w5, and their updates",
+        formula=(r"\frac{\partial \text{Error}}{\partial w_6} = \frac{\partial \text{Error}}{\partial \text{Prediction}}"
+                 r" \times \frac{\partial ((x_1 w_1 + x_2 w_3) w_5 + (x_1 w_2 + x_2 w_4) w_6)}{\partial w_6} "
+                 r"= (\text{prediction} - \text{actual}) \cdot 1 \times [0 + (x_1 w_2 + x_2 w_4)] = \Delta h_2; "
+                 r"w_{6,new} = w_{6,old} - \alpha \Delta h_2; w_{5,new} = w_{5,old} - \alpha \Delta h_1"),
+        verdict="correct",
+        reasoning=("ŷ = h1 w5 + h2 w6 with h1 = x1 w1 + x2 w3, h2 = x1 w2 + x2 w4 (the document's forward pass), so "
+                   "∂ŷ/∂w6 = h2 and ∂ŷ/∂w5 = h1: the first product term does not contain w6 and contributes 0."),
+        corrected="—",
+        cases=(
+            FormulaCase("2-2-1 linear, Σ ½(ŷ − y)² over N = 5", _NET_002, doc002_output_rules, _AGREE,
+                        "the chain rule of ½(ŷ − y)² per sample, summed over the batch", seed=9),
+        ),
+    ),
+    DocumentFormula(
+        id="doc002-w1-derivation",
+        document=DOC002, section="STEP 4: ∂ErrorFunc/∂w1 (the derivation)",
+        formula=(r"\frac{\partial \text{ErrorFunc}}{\partial w_1} = \frac{\partial \text{ErrorFunc}}"
+                 r"{\partial \text{Prediction}} \cdot \frac{\partial \text{Prediction}}{\partial h_1} \cdot "
+                 r"\frac{\partial h_1}{\partial w_1} = (\text{prediction} - \text{actual}) \cdot (w_5 + 0) \cdot "
+                 r"(x_1 + 0) = \Delta w_5 x_1"),
+        verdict="correct",
+        reasoning=("w1 reaches ŷ only through h1 (one output, linear units: one path), ∂ŷ/∂h1 = w5 and ∂h1/∂w1 = x1. "
+                   "The same chain gives w2 → Δ·w6·x1, w3 → Δ·w5·x2, w4 → Δ·w6·x2 (the document does not derive them; "
+                   "its worked number 0.11 − 0.05·(0.19 − 1)·0.14·1 uses w5 = 0.14 but x1 = 1 for 2)."),
+        corrected="—",
+        cases=(
+            FormulaCase("2-2-1 linear, Σ ½(ŷ − y)² over N = 5", _NET_002, doc002_w1_derivation, _AGREE,
+                        "one path from each first-layer weight to ŷ: Δ times the outgoing weight times the input",
+                        seed=9),
+        ),
+    ),
+    DocumentFormula(
+        id="doc002-update-rules",
+        document=DOC002, section="STEP 4: the update rules for w1 … w4 (\"to sum up\" and \"in a similar way\")",
+        formula=(r"w_{1,new} = w_{1,old} - \alpha \Delta w_{1,old} x_1; w_{2,new} = w_{2,old} - \alpha \Delta "
+                 r"w_{2,old} x_1; w_{3,new} = w_{3,old} - \alpha \Delta w_{3,old} x_2; w_{4,new} = w_{4,old} - "
+                 r"\alpha \Delta w_{4,old} x_2"),
+        verdict="wrong",
+        reasoning=("The derivation just above gives ∂Error/∂w1 = Δ·w5·x1: the factor is the weight *out of* h1 (w5), "
+                   "not w1 itself.  Written with w_{k,old}, each rule multiplies by the weight being updated: "
+                   "∂Error/∂w_k ≠ Δ·w_k·x_i unless w_k happens to equal the outgoing weight (w5 for w1, w3; w6 for "
+                   "w2, w4).  The worked number uses 0.14 = w5, so the rule's w_{1,old} is a slip for w5."),
+        corrected="w1,new = w1 − αΔw5x1; w2,new = w2 − αΔw6x1; w3,new = w3 − αΔw5x2; w4,new = w4 − αΔw6x2",
+        cases=(
+            FormulaCase(
+                "2-2-1 linear, Σ ½(ŷ − y)² over N = 5", _NET_002, doc002_update_rules_as_written,
+                Expect(agree=False, layer=1, delta=True),
+                "dW_2 (w5, w6) is right and every entry of dW_1 is wrong by its own ratio w_k / w_out, not a constant "
+                "or a transpose; with no bias and no layer below, a wrong dW_1 shows the pattern of a wrong δ_1",
+                seed=9),
+        ),
+    ),
+    # ---- Document 003, Examples 1 and 2: the formulas of the worked steps -----------------------------
+    DocumentFormula(
+        id="doc003-ex1-chain-factors",
+        document=DOC003, section="Example 1, Step 3: ∂MSE/∂p as a product of three factors",
+        formula=(r"\frac{\partial MSE}{\partial p} = \left(\frac{\partial MSE}{\partial Y_{pred}}\right) \times "
+                 r"\left(\frac{\partial Y_{pred}}{\partial Z}\right) \times \left(\frac{\partial Z}{\partial p}\right);"
+                 r" \frac{\partial MSE}{\partial Y_{pred}} = \frac{1}{n} \sum_{i=1}^n (Y_{pred,i} - Y_{true,i}); "
+                 r"\frac{\partial Y_{pred}}{\partial Z} = Y_{pred}(1 - Y_{pred}); \frac{\partial Z}{\partial w_1} = X_1"),
+        verdict="conditional",
+        condition="if the (1/n)Σ_i is read over the whole product (as the next line writes it), not as the value of the first factor",
+        reasoning=("MSE depends on each Y_pred,i separately: ∂MSE/∂Y_pred,i = (1/n)(Y_pred,i − Y_true,i), one number "
+                   "per sample, and the chain rule sums over i the *products* (1/n)Σ_i r_i·Y_pred,i(1 − Y_pred,i)·X_1,i. "
+                   "Written as a factor, (1/n)Σ_i r_i is one number: multiplying it by the per-sample rest (averaged) "
+                   "gives mean(r)·mean(s'·X), which is not the mean of the products."),
+        corrected="∂MSE/∂w1 = (1/n) Σ_i (Y_pred,i − Y_true,i)·Y_pred,i(1 − Y_pred,i)·X_1,i (as the next line has it)",
+        cases=(
+            FormulaCase("the factors as written, N = 5", _NET_003_EX1, doc003_ex1_chain_factors,
+                        Expect(agree=False, layer=1, delta=True),
+                        "mean(r)·mean(s'x) ≠ mean(r·s'·x) entry by entry, by no common factor: every gradient of the "
+                        "one layer is wrong, the pattern of a wrong δ_1", seed=10),
+            FormulaCase("the sum over the whole product, N = 5", _NET_003_EX1, doc003_ex1_gradients, _AGREE,
+                        "the chain rule of 1/(2n)Σ(Y_pred − Y_true)²", seed=10),
+        ),
+    ),
+    DocumentFormula(
+        id="doc003-ex1-gradients",
+        document=DOC003, section="Example 1, Step 3: ∂MSE/∂w1, ∂MSE/∂w2, ∂MSE/∂b as (1/n)Σ P_i, Q_i, R_i",
+        formula=(r"\frac{\partial MSE}{\partial w_1} = \frac{1}{n} \sum_{i=1}^n (Y_{pred,i} - Y_{true,i}) \times "
+                 r"Y_{pred,i}(1 - Y_{pred,i}) \times X_{1,i} = \frac{1}{n}\sum_{i=1}^n P_i; "
+                 r"\ldots X_{2,i} = \frac{1}{n}\sum Q_i; \ldots \times 1 = \frac{1}{n}\sum R_i"),
+        verdict="correct",
+        reasoning=("MSE = 1/(2n)Σ_i (Y_pred,i − Y_true,i)², Y_pred = σ(Z), σ' = Y_pred(1 − Y_pred), ∂Z/∂(w1, w2, b) = "
+                   "(X1, X2, 1): the ½ cancels the 2 and the 1/n stays."),
+        corrected="—",
+        cases=(
+            FormulaCase("single sigmoid neuron, 1/(2n)Σ, N = 5", _NET_003_EX1, doc003_ex1_gradients, _AGREE,
+                        "the chain rule, term by term", seed=10),
+        ),
+    ),
+    DocumentFormula(
+        id="doc003-ex2-steps-3-4",
+        document=DOC003, section="Example 2, Steps 3 and 4: ∂MSE/∂w51, w52 and ∂MSE/∂w31, w32, b3, w41, w42, b4",
+        formula=(r"\frac{\partial MSE}{\partial Y_{pred}} = \frac{1}{n}\sum_{i=1}^n (Y_{pred,i} - Y_{true,i}); "
+                 r"\frac{\partial MSE}{\partial w_{51}} = \frac{1}{n}\sum_{i=1}^n (Y_{pred,i} - Y_{true,i}) \times A_{21}; "
+                 r"\frac{\partial MSE}{\partial w_{31}} = \frac{1}{n}\sum_{i=1}^n (Y_{pred,i} - Y_{true,i}) \times w_{51} "
+                 r"\times \sigma(Z_{21})[1 - \sigma(Z_{21})] \times A_{11}; \ldots w_{52}, \sigma(Z_{22}), A_{12}, 1"),
+        verdict="correct",
+        reasoning=("Y_pred = w51 A21 + w52 A22 (no output bias): ∂Y_pred/∂w51 = A21.  Z21 reaches Y_pred only through "
+                   "A21 (weight w51) and Z22 only through A22 (w52): one path each, so the products are the whole "
+                   "chain rule (read, as in Example 1, with the sum over the whole product and A, σ(Z) per sample).  "
+                   "The w41 line drops b4 inside ∂/∂w41(w41 A11 + w42 A12), which does not change the derivative."),
+        corrected="—",
+        cases=(
+            FormulaCase("2-2-2-1, 1/(2n)Σ, N = 5", _NET_003_EX2, doc003_ex2_steps_3_4, _AGREE,
+                        "the chain rule of the printed forward pass (Step 5 in its two-path sense)", seed=11),
+        ),
+    ),
+    DocumentFormula(
+        id="doc003-ex2-step5",
+        document=DOC003, section="Example 2, Step 5: ∂MSE/∂w11, w12, w21, w22, b1, b2",
+        formula=(r"\frac{\partial MSE}{\partial w_{11}} = \left(\frac{\partial MSE}{\partial Y_{pred}}\right) "
+                 r"\times \left(\frac{\partial Y_{pred}}{\partial A_{21}}\right) \times \left(\frac{\partial A_{21}}"
+                 r"{\partial Z_{21}}\right) \times \left(\frac{\partial Z_{21}}{\partial A_{11}}\right) \times "
+                 r"\left(\frac{\partial A_{11}}{\partial Z_{11}}\right) \times \left(\frac{\partial Z_{11}}{\partial "
+                 r"w_{11}}\right) = \frac{1}{n}\sum (Y_{pred,i} - Y_{true,i}) \times w_{51} \times \sigma(Z_{21})[1 - "
+                 r"\sigma(Z_{21})] \times w_{31} \times \sigma(Z_{11})[1 - \sigma(Z_{11})] \times \lambda; "
+                 r"w_{12}: \text{the same}; w_{21}, w_{22}: \ldots w_{52} \ldots w_{42} \ldots \sigma(Z_{12}) \ldots "
+                 r"\times 1; b_1: \ldots w_{51} \ldots w_{31} \ldots \times 1; b_2: \ldots w_{52} \ldots w_{42} \ldots \times 1"),
+        verdict="wrong",
+        reasoning=("A11 feeds both Z21 (weight w31) and Z22 (weight w41), and both reach Y_pred: ∂MSE/∂A11 = "
+                   "(1/n)Σ r·(w51 σ'(Z21) w31 + w52 σ'(Z22) w41), a sum over the two paths, as the slides' own δ "
+                   "recursion (Step 3 of the 2-2-2 network: Σ_k w_jk δ_k) says.  Every Step 5 formula keeps one path.  "
+                   "Besides, the last factor must be ∂Z11/∂w11 = X1 (λ), ∂Z11/∂w12 = X2 (w12's line copies w11's), "
+                   "∂Z12/∂w21 = X1 and ∂Z12/∂w22 = X2 (both printed as 1)."),
+        corrected=("∂MSE/∂w11 = (1/n)Σ r·(w51 σ'(Z21) w31 + w52 σ'(Z22) w41)·σ'(Z11)·X1; w12: ·X2; "
+                   "∂MSE/∂w21 = (1/n)Σ r·(w51 σ'(Z21) w32 + w52 σ'(Z22) w42)·σ'(Z12)·X1; w22: ·X2; b1, b2: ·1"),
+        cases=(
+            FormulaCase("as written (λ read as X1, X2), N = 5", _NET_003_EX2, doc003_ex2_step5_as_written,
+                        Expect(agree=False, layer=1, delta=True),
+                        "layers 2 and 3 are right; dW_1 and db_1 each miss a path (a different share per entry), "
+                        "which is the pattern of a wrong δ_1", seed=11),
+            FormulaCase("every last factor read as the input x_i, N = 5", _NET_003_EX2, doc003_ex2_step5_inputs_fixed,
+                        Expect(agree=False, layer=1, delta=True),
+                        "even with the inputs right the missing path leaves dW_1 and db_1 wrong", seed=11),
+        ),
+    ),
+    # ---- Document 004: the single-term chain rules and the derivatives they are built from ------------
+    DocumentFormula(
+        id="doc004-ce-and-softmax-derivatives",
+        document=DOC004, section="Part 1, Classification: ∂CE/∂O_k and ∂O_k/∂X_j",
+        formula=(r"\frac{\partial CE}{\partial O_k} = -\frac{l_k}{O_k}; \frac{\partial O_k}{\partial X_j} = "
+                 r"\begin{cases} O_k(1 - O_k) & j = k \\ -O_k O_j & j \neq k \end{cases}"),
+        verdict="correct",
+        reasoning=("d/dO_k of −Σ_i l_i log O_i is −l_k/O_k.  O_k = e^{X_k}/Σ_s e^{X_s}: the quotient rule gives "
+                   "O_k − O_k² on the diagonal and −O_k O_j off it."),
+        corrected="—",
+        cases=(
+            DerivativeCase("∂CE/∂O at a random O, l", doc004_ce_output_derivative, _jax_ce_output_derivative,
+                           _AGREE, "jax.grad of −Σ l log O", seed=12),
+            DerivativeCase("softmax Jacobian at random X (3 outputs)", doc004_softmax_jacobian,
+                           _jax_softmax_jacobian, _AGREE, "jax.jacobian of the softmax", seed=12),
+        ),
+    ),
+    DocumentFormula(
+        id="doc004-ce-chain-one-term",
+        document=DOC004, section="Part 1, Classification: ∂CE/∂X_j = ∂CE/∂O_k · ∂O_k/∂X_j (one term)",
+        formula=(r"\frac{\partial CE}{\partial X_j} = \frac{\partial CE}{\partial O_k} \cdot "
+                 r"\frac{\partial O_k}{\partial X_j}, \text{ for } j = k: \frac{\partial CE}{\partial X_k} = O_k - l_k"),
+        verdict="wrong",
+        reasoning=("Every O_k depends on X_j, so ∂CE/∂X_j = Σ_k ∂CE/∂O_k · ∂O_k/∂X_j.  The single product as written, "
+                   "with j = k, is (−l_k/O_k)·O_k(1 − O_k) = −l_k(1 − O_k): 0 for a class with l_k = 0, where the "
+                   "truth is O_k.  The result O_k − l_k it states is the full sum (for Σ l = 1; see the next row), "
+                   "not this product."),
+        corrected="∂CE/∂X_j = Σ_k (−l_k/O_k)·∂O_k/∂X_j = O_j Σ_k l_k − l_j",
+        cases=(
+            FormulaCase("the product as written, one-hot targets", _NET_004_CLS, doc004_single_term_output_delta,
+                        Expect(agree=False, layer=2, delta=True, findings=(("mistake", None),),
+                               mistakes=("softmax_diagonal",)),
+                        "the output delta is wrong (−l(1 − O) instead of O − l), so dW_2 and, through it, dW_1 are; "
+                        "no bias anywhere", seed=7, targets="onehot"),
+        ),
+    ),
+    DocumentFormula(
+        id="doc004-hidden-chain-one-k",
+        document=DOC004, section="Part 1, Classification: ∂CE/∂W_ij as a chain through one output k",
+        formula=(r"\frac{\partial CE}{\partial W_{ij}} = \frac{\partial CE}{\partial O_k} \cdot "
+                 r"\frac{\partial O_k}{\partial X_k} \cdot \frac{\partial X_k}{\partial H_j} \cdot "
+                 r"\frac{\partial H_j}{\partial W_{ij}}"),
+        verdict="wrong",
+        reasoning=("H_j feeds every X_k (weights γ_jk), so ∂CE/∂H_j = Σ_k ∂CE/∂X_k · γ_jk: one k is one path of K.  "
+                   "The update rule written after it adds the Σ_k (and is right for targets summing to 1), so only "
+                   "this intermediate line is wrong."),
+        corrected="∂CE/∂W_ij = Σ_k (O_k − l_k)·γ_jk·H_j(1 − H_j)·I_i",
+        cases=(
+            FormulaCase("one k (the target class), one-hot targets", _NET_004_CLS, doc004_hidden_single_k,
+                        Expect(agree=False, layer=1, delta=True),
+                        "dW_2 = H^T(O − l) is right; dW_1 keeps the target class's path only; with no bias and no "
+                        "layer below, a wrong dW_1 shows the pattern of a wrong δ_1", seed=7, targets="onehot"),
+        ),
+    ),
+    DocumentFormula(
+        id="doc003-general-partials",
+        document=DOC003, section="Backpropagation General Structure: the partial derivatives of the chain",
+        formula=(r"\frac{\partial y_k}{\partial w_{kj}^{(2)}} = A_j; \frac{\partial y_k}{\partial A_j} = w_{kj}^{(2)}; "
+                 r"\frac{\partial A_j}{\partial Z_j} = h'(Z_j); \frac{\partial Z_j}{\partial w_{ji}^{(1)}} = x_i; "
+                 r"\frac{\partial E_n}{\partial w_{ji}^{(1)}} = \frac{\partial E_n}{\partial y_k} \times "
+                 r"\frac{\partial y_k}{\partial A_j} \times \frac{\partial A_j}{\partial Z_j} \times "
+                 r"\frac{\partial Z_j}{\partial w_{ji}^{(1)}}"),
+        verdict="correct",
+        reasoning=("y_k = A_0 + Σ_j w_kj A_j is linear in w_kj (coefficient A_j) and in A_j (coefficient w_kj); "
+                   "A_j = h(Z_j); Z_j = x_0 + Σ_i w_ji x_i is linear in w_ji.  Each factor is right; for one output "
+                   "y_k, w_ji^(1) reaches it through A_j alone, so the product is ∂y_k/∂w_ji.  (The sum over k comes "
+                   "from E_n, as the next line has it: see 'hidden layer' above.)"),
+        corrected="—",
+        cases=(
+            DerivativeCase("3-4-2 tanh network at a random point: ∂y/∂w2 and ∂y/∂w1", doc003_general_partials,
+                           _jax_doc003_general_partials, _AGREE, "jax.jacobian of y(w1, w2)", seed=14),
+        ),
+    ),
+    DocumentFormula(
+        id="doc003-regression-sigma",
+        document=DOC003, section="Backpropagation General Structure, 3): \"For Regression Problem σ(.) = 1\"",
+        formula=r"\text{For Regression Problem } \sigma(.) = 1",
+        verdict="conditional",
+        condition="if it means σ'(·) = 1, i.e. σ is the identity (y_k = Z_k), as the outputs' definition says",
+        reasoning=("For regression the outputs are y_k = Z_k (σ the identity), so σ' = 1 and ∂y_k/∂A_j = w_kj.  "
+                   "Read as written, σ(·) = 1 makes every output the constant 1 and every derivative 0."),
+        corrected="for regression σ(z) = z, so σ'(z) = 1",
+        cases=(
+            DerivativeCase("σ(·) = 1 as written: ∂y_k/∂A_j", doc003_regression_sigma_is_one,
+                           _jax_regression_output_partials, Expect(agree=False),
+                           "a constant output has zero derivative, the identity output w_kj", seed=14),
+            DerivativeCase("σ'(·) = 1: ∂y_k/∂A_j", doc003_regression_sigma_prime_is_one,
+                           _jax_regression_output_partials, _AGREE, "the identity output's derivative", seed=14),
+        ),
+    ),
+    DocumentFormula(
+        id="doc000-regressor-hidden-error",
+        document=DOC000, section="3.2 Backpropagation (regressor): hidden_error",
+        formula=r"hidden\_error = output\_error \cdot \Gamma^T \cdot \sigma'(hidden\_layer\_output)",
+        verdict="conditional",
+        condition="if σ'(hidden_layer_output) means the sigmoid's derivative written through its output, a(1 − a)",
+        reasoning=("As in the classifier: with a = σ(z), σ'(z) = a(1 − a); σ' evaluated at a, σ(a)(1 − σ(a)), is "
+                   "another number.  (The missing 1/N of output_error is the row above; here the loss is the sum "
+                   "Σ(y − ŷ)², for which 2(ŷ − y) is exact, so that only this line is tested.)"),
+        corrected="hidden_error = (output_error · Γᵀ) ⊙ a(1 − a), a = hidden_layer_output",
+        cases=(
+            FormulaCase("σ'(a) read as a(1 − a), Σ(y − ŷ)²", _NET_000_REGRESSOR_SUM, doc000_regressor, _AGREE,
+                        "the chain rule of Σ(y − ŷ)²", seed=1),
+            FormulaCase("σ'(a) read as σ' evaluated at a, Σ(y − ŷ)²", _NET_000_REGRESSOR_SUM,
+                        doc000_regressor_sigma_prime_at_output,
+                        Expect(agree=False, layer=1, delta=True, findings=(("mistake", None),),
+                               mistakes=("derivative_at_activation",)),
+                        "only the hidden delta changes, by an elementwise ratio: W1 and b1 are wrong, layer 2 right",
+                        seed=1),
+        ),
+    ),
+    # ---- Document 001: the recursion before and after "transposing the weight matrix" -----------------
+    DocumentFormula(
+        id="doc001-delta-before-transpose",
+        document=DOC001, section="4. Backpropagation, Step 2: δ^{l−1} before \"Transposing the Weight Matrix\"",
+        formula=(r"\delta^{l-1} = \frac{\partial \mathcal{L}}{\partial z^{l}} \cdot \frac{\partial z^{l}}"
+                 r"{\partial h^{l-1}} \cdot \frac{\partial h^{l-1}}{\partial z^{l-1}} = \delta^l \cdot W^l \cdot "
+                 r"\sigma'(z^{l-1})"),
+        verdict="conditional",
+        condition="if δ^l is read as a row vector (then δ^l·W^l is (W^l)^T δ^l laid flat); with δ^l a column, as the document has it, the product is undefined",
+        reasoning=("In the column form δ^l has shape (n_l, 1) and W^l (n_l, n_{l−1}): δ^l·W^l does not conform "
+                   "(unless n_l = 1).  The chain rule gives ∂L/∂h^{l−1} = (W^l)^T δ^l, which the document reaches "
+                   "one line later by 'transposing to match the dimensions'; read with δ^l as a row, δ^l·W^l is the "
+                   "same numbers."),
+        corrected="δ^{l−1} = (W^l)^T δ^l ⊙ σ'(z^{l−1})",
+        cases=(
+            DerivativeCase("δ^l a column (2, 1), W^l (2, 4)", doc001_delta_before_transpose, _jax_doc001_delta,
+                           Expect(agree=False), "(2, 1) @ (2, 4) does not conform", seed=13),
+            DerivativeCase("δ^l read as a row", doc001_delta_row_reading, _jax_doc001_delta, _AGREE,
+                           "(δ^l)^T W^l ⊙ σ'(z^{l−1}) is the chain rule", seed=13),
+        ),
+    ),
 )
 
 
@@ -723,8 +1395,9 @@ def _finding_summary(f) -> str:
         conv = {"half": "the ½", "mean": "sum vs mean", "half_mean": "½ and 1/N", "sign": "sign"}
         names = [conv[c] for c in f.detail["conventions"]]
         return head + " × reference" + (f" ({', '.join(names)})" if names else " (no known convention)")
-    if f.kind == "transpose":
-        return f"d{f.detail['parameter']} is the transpose of the reference"
+    if f.kind == "mistake":
+        where = f" in layer {f.detail['layer']}" if f.detail.get("layer") else ""
+        return f"the named mistake `{f.detail['mistake']}`{where}"
     if f.kind == "shape":
         return f"d{f.text.removeprefix('the gradient for ')}"
     return f.text
@@ -733,6 +1406,8 @@ def _finding_summary(f) -> str:
 def _case_summary(case: FormulaCase, report: GradientReport) -> str:
     if report.ok:
         return f"{case.label}: agree"
+    if isinstance(case, DerivativeCase):
+        return f"{case.label}: **disagree** — {report.text}"
     parts = [_localisation_summary(report)] + [_finding_summary(f) for f in report.diagnosis]
     return f"{case.label}: **disagree** — " + "; ".join(p for p in parts if p)
 
@@ -743,15 +1418,27 @@ def formula_errata_markdown(results) -> str:
         '<a id="formulas"></a>',
         "## Formulas",
         "",
-        "Generated from `reference/document_formulas.py`: each gradient formula the documents state is "
+        "Generated from `reference/document_formulas.py`: each formula the documents state is "
         "implemented literally (row layout `x @ W + b`, a random batch of N = "
         f"{N_BATCH} samples, document 001's column form transposed) and compared by `reference.compare` "
-        "with `jax.grad`, central differences and the complex step.  The verdict comes from the reasoning "
-        "recorded with each formula; the tool's findings confirm it (`tests/test_document_formulas.py`).",
+        "with `jax.grad`, central differences and the complex step; a single derivative (∂Error/∂Prediction, "
+        "a softmax Jacobian, one step of a recursion) is evaluated at a random point and compared with "
+        "`jax.grad` of the function it differentiates.  Intermediate forms count: a chain rule written for one "
+        "term, a rule written after one worked weight, a line before the derivation corrects itself.  The "
+        "verdict comes from the reasoning recorded with each formula; the tool's findings confirm it "
+        "(`tests/test_document_formulas.py`).",
         "",
-        "| document | formula as written | verdict | what the tool found | corrected formula |",
-        "| --- | --- | --- | --- | --- |",
+        "",
     ]
+    docs = sorted({f.document for f, _ in results})
+    out += ["| document | formulas | correct | correct only under a condition | wrong |",
+            "| --- | ---: | ---: | ---: | ---: |"]
+    for d in docs:
+        vs = [f.verdict for f, _ in results if f.document == d]
+        out.append(f"| {d[:3]} | {len(vs)} | {vs.count('correct')} | {vs.count('conditional')} | {vs.count('wrong')} |")
+    out += ["", "| document | formula as written | verdict | what the tool found | corrected formula |",
+            "| --- | --- | --- | --- | --- |"]
+    results = sorted(results, key=lambda fr: fr[0].document)  # by document; the registry's order within one
     for f, reports in results:
         found = "<br>".join(_md(_case_summary(c, r)) for c, r in zip(f.cases, reports))
         out.append(f"| [{f.document[:3]}](#{f.id}) {_md(f.section)} | `{_md(f.formula)}` | "
@@ -760,9 +1447,12 @@ def formula_errata_markdown(results) -> str:
         out += ["", f'<a id="{f.id}"></a>', f"### {f.document[:3]}: {f.section}", "",
                 f"Source: `{f.document}`.  Verdict: **{f.verdict_text()}**.", "", f.reasoning, ""]
         for c, r in zip(f.cases, reports):
-            net = "perceptron criterion" if c.net is None else f"`{c.net.describe()}`"
+            single = isinstance(c, DerivativeCase)
+            net = ("a single derivative against jax.grad" if single else
+                   "perceptron criterion" if c.net is None else f"`{c.net.describe()}`")
             out.append(f"- *{c.label}* ({net}, candidate `{c.candidate.__name__}`).  Expected "
-                       f"{'agreement' if c.expect.agree else 'disagreement'}: {c.why}.  Tool: **{r.verdict}**.")
+                       f"{'agreement' if c.expect.agree else 'disagreement'}: {c.why}.  Tool: **{r.verdict}**"
+                       + (f" ({r.text})." if single else "."))
             if r.localisation is not None:
                 out.append(f"  Localisation: {r.localisation.text}.")
             for finding in r.diagnosis:

@@ -6,7 +6,9 @@ The forward pass is written once, in :func:`loss_xp`, against an array module
 ``jax.value_and_grad`` (jitted once per architecture); under ``numpy`` it is what the numerical oracles in
 :mod:`reference.numerical` perturb, many parameter sets at once (every array
 may carry extra leading axes) and in complex arithmetic for the complex step.
-Nothing here knows how backpropagation is done by hand.
+Nothing here knows how backpropagation is done by hand: the activations and
+the loss enter only through their formulas (``act.formula(xp, z)``,
+``loss.formula(xp, z, a, y)``), never their hand derivatives.
 
 Precision: float64 needs JAX's x64 mode.  Rather than flipping the caller's
 global ``jax_enable_x64`` flag, every JAX call runs inside the scoped
@@ -28,78 +30,11 @@ __all__ = ["deltas", "forward", "forward_xp", "gradients", "input_gradient", "lo
 # ---------------------------------------------------------------------------
 # The definition, generic over the array module
 # ---------------------------------------------------------------------------
-
-def _stop_gradient(xp, v):
-    # Only the log-sum-exp shift uses this: the loss does not depend on the shift,
-    # so letting autodiff see it would only add rounding noise to the gradient.
-    return jax.lax.stop_gradient(v) if xp is jnp else v
-
-
-def _flip_to_nonpositive(xp, z):
-    """``-|z|`` generalised to complex ``z`` (sign chosen by the real part).
-
-    Multiplying by a locally constant sign keeps the function analytic, which
-    the complex step needs, whereas ``abs`` of a complex number is not.
-    """
-    return xp.where(xp.real(z) >= 0, -z, z)
-
-
-def _sigmoid(xp, z):
-    # exp only ever sees a non-positive real part, so |z| ~ 1e3 cannot overflow;
-    # and neither where-branch is inf, so jax.grad sees no 0 * inf = nan.
-    s = xp.exp(_flip_to_nonpositive(xp, z))
-    return xp.where(xp.real(z) >= 0, 1 / (1 + s), s / (1 + s))
-
-
-def _softplus(xp, z):
-    """``log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|))``, overflow-free."""
-    return xp.where(xp.real(z) >= 0, z, 0 * z) + xp.log1p(xp.exp(_flip_to_nonpositive(xp, z)))
-
-
-def _log_softmax(xp, z):
-    """Row-wise ``log softmax`` by log-sum-exp, ``z`` of shape ``(..., n)``."""
-    # Shift by the max *real* part: that is all overflow depends on, and a
-    # complex max is undefined.
-    m = _stop_gradient(xp, xp.max(xp.real(z), axis=-1, keepdims=True))
-    zs = z - m
-    return zs - xp.log(xp.sum(xp.exp(zs), axis=-1, keepdims=True))
-
-
-def activate(xp, name: str, slope: float, z):
-    """``a = f(z)`` for one layer; ``z`` of shape ``(..., n_batch, n)``."""
-    if name == "identity":
-        return z
-    if name == "sigmoid":
-        return _sigmoid(xp, z)
-    if name == "tanh":
-        return xp.tanh(z)
-    # Kinks: relu'(0) = 0 and leaky_relu'(0) = slope, because z = 0 takes the
-    # "else" branch.  Testing the real part keeps both complex-step safe.
-    if name == "relu":
-        return xp.where(xp.real(z) > 0, z, 0 * z)
-    if name == "leaky_relu":
-        return xp.where(xp.real(z) > 0, z, slope * z)
-    if name == "softmax":
-        return xp.exp(_log_softmax(xp, z))
-    raise ValueError(f"unknown activation {name!r}")
-
-
-def per_sample_loss(xp, loss_name: str, z, a, y):
-    """``ℓ_n``, shape ``(..., n_batch)``, from the output ``z``, ``a`` ``(..., n_batch, n_out)``.
-
-    Cross-entropy and binary cross-entropy are written on the logits ``z``
-    (log-sum-exp and softplus forms), never on ``log(a)``, which would hit
-    ``log(0)`` once the output saturates.  ``a`` is only read for squared error.
-    """
-    if loss_name == "squared_error":
-        return xp.sum((a - y) ** 2, axis=-1)
-    if loss_name == "cross_entropy":
-        return -xp.sum(y * _log_softmax(xp, z), axis=-1)
-    if loss_name == "binary_cross_entropy":
-        # -[y log σ(z) + (1-y) log(1-σ(z))] = softplus(z) - y z, exactly.
-        return xp.sum(_softplus(xp, z) - y * z, axis=-1)
-    raise ValueError(f"unknown loss {loss_name!r}")
-
+# Each layer's activation and the loss are the registered objects' formulas
+# (manual_bp.activations / manual_bp.losses): written once against ``xp``, so
+# the same definition is differentiated here by jax.grad, perturbed by the
+# numerical oracles under NumPy (in complex arithmetic for the complex step)
+# and evaluated by manual_bp.  Their hand derivatives are never called here.
 
 def forward_xp(xp, spec: Spec, params, x, e=None):
     """Every layer's ``z_l`` and ``a_l``, in array module ``xp``: ``(zs, as_)`` with ``as_[0] = x``.
@@ -108,13 +43,13 @@ def forward_xp(xp, spec: Spec, params, x, e=None):
     """
     zs, as_ = [], [x]
     a = x
-    for l, ((W, b), (name, slope)) in enumerate(zip(params, spec.activations)):
+    for l, ((W, b), act) in enumerate(zip(params, spec.activations)):
         z = a @ W
         if b is not None:
             z = z + b[..., None, :]
         if e is not None:
             z = z + e[l]
-        a = activate(xp, name, slope, z)
+        a = act.formula(xp, z)
         zs.append(z)
         as_.append(a)
     return zs, as_
@@ -139,19 +74,11 @@ def loss_xp(xp, spec: Spec, params, x, y, e=None):
     -------
     ``L`` of shape ``(...)``: ``(½ if half) · (1/N if mean) · Σ_n ℓ_n + l2 · Σ_l ‖W_l‖²``.
     """
-    a = x
-    last = spec.n_layers - 1
-    for l, ((W, b), (name, slope)) in enumerate(zip(params, spec.activations)):
-        z = a @ W
-        if b is not None:
-            z = z + b[..., None, :]
-        if e is not None:
-            z = z + e[l]
-        if l < last or spec.loss == "squared_error":
-            a = activate(xp, name, slope, z)
+    zs, as_ = forward_xp(xp, spec, params, x, e)
+    z, a = zs[-1], as_[-1]
     n_batch = x.shape[0]
     scale = (0.5 if spec.half else 1.0) / (n_batch if spec.reduction == "mean" else 1)
-    total = scale * xp.sum(per_sample_loss(xp, spec.loss, z, a, y), axis=-1)
+    total = scale * xp.sum(spec.loss.formula(xp, z, a, y), axis=-1)
     if spec.l2:
         # Written as Σ W·W, not Σ |W|²: analytic, so the complex step sees it too.
         total = total + spec.l2 * sum(xp.sum(W * W, axis=(-2, -1)) for W, _ in params)

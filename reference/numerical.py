@@ -34,7 +34,7 @@ import numpy as np
 from manual_bp._validate import make_rng
 
 from ._spec import Spec, _real, check_all, check_params, check_x, spec_of
-from .model import activate, loss_xp
+from .model import loss_xp
 
 __all__ = [
     "CENTRAL_STEP",
@@ -65,7 +65,6 @@ COMPLEX_STEP = {
     np.dtype(np.float32): 1e-10,
 }
 _COMPLEX = {np.dtype(np.float64): np.complex128, np.dtype(np.float32): np.complex64}
-_KINKED = ("relu", "leaky_relu")
 # Perturbed parameter sets evaluated per broadcast forward pass: bounds the
 # (n_sets, n_params) matrix and the (n_sets, n_batch, width) activations.
 _MAX_ELEMENTS_PER_CHUNK = 1 << 22
@@ -120,20 +119,25 @@ def _param_name(spec: Spec, j: int) -> str:
     raise IndexError(j)
 
 
+def _kinked(spec: Spec) -> bool:
+    """Whether some layer's activation has kinks (points where f' jumps)."""
+    return any(act.kinks for act in spec.activations)
+
+
 def _kink_pattern(spec: Spec, params, x) -> np.ndarray:
-    """``z > 0`` at every relu/leaky_relu unit and sample: ``(..., n_kinked)`` bool.
+    """``z > k`` for every kink ``k`` of every kinked unit and sample: ``(..., n_sides)`` bool.
 
     A diagnostic beside the definition (not part of it): the same forward
     pass, recording which side of each kink the pre-activations fall on.
     """
     a, sides = x, []
-    for (W, b), (name, slope) in zip(params, spec.activations):
+    for (W, b), act in zip(params, spec.activations):
         z = a @ W
         if b is not None:
             z = z + b[..., None, :]
-        if name in _KINKED:
-            sides.append((np.real(z) > 0).reshape(z.shape[:-2] + (-1,)))
-        a = activate(np, name, slope, z)
+        for k in act.kinks:
+            sides.append((np.real(z) > k).reshape(z.shape[:-2] + (-1,)))
+        a = act.formula(np, z)
     return np.concatenate(sides, axis=-1)
 
 
@@ -159,7 +163,7 @@ def _losses(spec: Spec, thetas: np.ndarray, x, y, base_pattern=None):
 
 
 def _base_pattern(spec: Spec, theta, x, check_kinks: bool):
-    if not check_kinks or not any(name in _KINKED for name, _ in spec.activations):
+    if not check_kinks or not _kinked(spec):
         return None
     return _kink_pattern(spec, _unflatten(spec, theta), x)
 
@@ -279,7 +283,7 @@ def directional_derivatives(net, params, x, y, *, n_directions: int = 8, seed=0,
         raise ValueError(f"n_directions must be >= 1, got {n_directions}")
     if method not in ("central", "complex"):
         raise ValueError(f"method must be 'central' or 'complex', got {method!r}")
-    kinked = [name for name, _ in spec.activations if name in _KINKED]
+    kinked = [act.name for act in spec.activations if act.kinks]
     if method == "complex" and kinked:
         raise ValueError(
             f"method='complex' needs smooth activations, but net has {kinked[0]}: at an exactly "
@@ -376,7 +380,8 @@ def _finite(v, what: str) -> np.ndarray:
 
 
 def kink_distance(net, params, x) -> float:
-    """Smallest ``|z|`` over all relu/leaky_relu units and samples (``inf`` if none).
+    """Smallest ``|z − k|`` over all units, samples and kinks ``k`` of their activation
+    (``act.kinks``: 0 for relu and leaky_relu); ``inf`` if no activation has a kink.
 
     A cheap screen for "is this net near a kink"; ``x`` is ``(n_batch,
     sizes[0])``.  How far a central-difference step moves ``z`` depends on the
@@ -385,11 +390,10 @@ def kink_distance(net, params, x) -> float:
     """
     spec = spec_of(net)
     params, dtype = check_params(spec, params)
-    sides = [name in _KINKED for name, _ in spec.activations]
     a, best = check_x(spec, x, dtype), np.inf
-    for (W, b), (name, slope), kinked in zip(params, spec.activations, sides):
+    for (W, b), act in zip(params, spec.activations):
         z = a @ W if b is None else a @ W + b
-        if kinked:
-            best = min(best, float(np.abs(z).min()))
-        a = activate(np, name, slope, z)
+        for k in act.kinks:
+            best = min(best, float(np.abs(z - k).min()))
+        a = act.formula(np, z)
     return best

@@ -27,7 +27,9 @@ import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from manual_bp import LeakyReLU, Network, get_activation
+from manual_bp import ELU, LeakyReLU, Network, get_activation
+from manual_bp.activations import ACTIVATIONS
+from manual_bp.losses import LOSSES as _REGISTERED_LOSSES
 
 from .numerical import kink_distance
 
@@ -36,8 +38,13 @@ __all__ = [
     "OUTPUT_ACTIVATIONS",
     "LOSSES",
     "LEAKY_SLOPES",
+    "ELU_ALPHAS",
+    "L2_VALUES",
     "Problem",
     "activations",
+    "hidden_activation_names",
+    "output_activation_names",
+    "loss_names",
     "networks",
     "params",
     "inputs",
@@ -45,14 +52,30 @@ __all__ = [
     "problems",
 ]
 
-HIDDEN_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu")
-#: Output activations each loss can follow.
-OUTPUT_ACTIVATIONS = {
-    "squared_error": ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"),
-    "cross_entropy": ("softmax",),
-    "binary_cross_entropy": ("sigmoid",),
-}
-LOSSES = tuple(OUTPUT_ACTIVATIONS)
+
+def hidden_activation_names() -> tuple[str, ...]:
+    """Every registered elementwise activation (they may sit in any layer), at call time,
+    so activations registered with ``manual_bp.register_activation`` are drawn too."""
+    return tuple(name for name, act in ACTIVATIONS.items() if act.elementwise)
+
+
+def output_activation_names(loss) -> tuple[str, ...]:
+    """Registered activations the loss ``loss`` (a name) may follow (``loss.output_activations``)."""
+    allowed = _REGISTERED_LOSSES[loss].output_activations
+    return tuple(name for name in ACTIVATIONS if allowed is None or name in allowed)
+
+
+def loss_names() -> tuple[str, ...]:
+    """Every registered loss, at call time."""
+    return tuple(_REGISTERED_LOSSES)
+
+
+#: The built-in names at import time (for reference; the strategies read the
+#: registry when they draw, so a user's registered activations and losses are included).
+HIDDEN_ACTIVATIONS = hidden_activation_names()
+#: Output activations each built-in loss can follow.
+OUTPUT_ACTIVATIONS = {loss: output_activation_names(loss) for loss in loss_names()}
+LOSSES = loss_names()
 
 
 class Problem(NamedTuple):
@@ -76,16 +99,24 @@ class Problem(NamedTuple):
 #: The documents' small slopes, plus the edge cases a derivation can get
 #: wrong: 0 (a ReLU), negative (a > 0 on both sides, so f' must read z) and > 1.
 LEAKY_SLOPES = (0.01, 0.1, 0.3, 0.0, -0.5, 1.5)
+#: Weight-decay coefficients drawn by :func:`networks` (none half the time).
+L2_VALUES = (0.0, 0.0, 0.01, 0.5)
+#: ELU's default α = 1 (smooth), and α ≠ 1 (a kink at 0, f' = α on the left).
+ELU_ALPHAS = (1.0, 0.5, 2.0)
 
 
-def activations(*, names=HIDDEN_ACTIVATIONS, slopes=LEAKY_SLOPES):
-    """An activation drawn from ``names``; leaky ReLU gets a slope from ``slopes``."""
+def activations(*, names=None, slopes=LEAKY_SLOPES, alphas=ELU_ALPHAS):
+    """An activation drawn from ``names`` (default: every registered elementwise one);
+    leaky ReLU gets a slope from ``slopes``, ELU an α from ``alphas``."""
     def build(name):
-        if name == "leaky_relu":
+        act = get_activation(name)
+        if isinstance(act, LeakyReLU):
             return st.sampled_from(slopes).map(LeakyReLU)
-        return st.just(get_activation(name))
+        if isinstance(act, ELU):
+            return st.sampled_from(alphas).map(ELU)
+        return st.just(act)
 
-    return st.sampled_from(tuple(names)).flatmap(build)
+    return st.sampled_from(tuple(hidden_activation_names() if names is None else names)).flatmap(build)
 
 
 @st.composite
@@ -96,29 +127,34 @@ def networks(
     max_depth: int = 5,
     min_width: int = 1,
     max_width: int = 8,
-    losses=LOSSES,
-    hidden_activations=HIDDEN_ACTIVATIONS,
+    losses=None,
+    hidden_activations=None,
     output_activations=None,
     reductions=("sum", "mean"),
     half=None,
     bias=None,
+    l2=None,
 ):
     """A :class:`~manual_bp.Network` with ``min_depth..max_depth`` weight layers.
 
-    ``losses``: loss names to draw from; the output activation is drawn from
-    those the loss pairs with (``OUTPUT_ACTIVATIONS``), narrowed to
-    ``output_activations`` if given.  ``half``/``bias``: None to draw, or a
-    fixed value (``half`` is only drawn for squared error).
+    ``losses``: loss names to draw from (default: every registered loss);
+    the output activation is drawn from those the loss pairs with
+    (:func:`output_activation_names`), narrowed to ``output_activations`` if
+    given.  ``hidden_activations``: names for the hidden layers (default: every
+    registered elementwise activation).  ``half``/``bias``/``l2``: None to
+    draw, or a fixed value (``half`` is only drawn for squared error; ``l2``
+    from :data:`L2_VALUES`, 0 half the time).
     """
     depth = draw(st.integers(min_depth, max_depth))
     sizes = tuple(draw(st.lists(st.integers(min_width, max_width), min_size=depth + 1, max_size=depth + 1)))
-    loss = draw(st.sampled_from(tuple(losses)))
-    outs = OUTPUT_ACTIVATIONS[loss]
+    loss = draw(st.sampled_from(loss_names() if losses is None else tuple(losses)))
+    outs = output_activation_names(loss)
     if output_activations is not None:
         outs = tuple(a for a in outs if a in output_activations)
         if not outs:
             raise ValueError(f"no output activation in {output_activations} pairs with loss {loss!r}")
-    acts = [draw(activations(names=hidden_activations)) for _ in range(depth - 1)]
+    hidden = hidden_activation_names() if hidden_activations is None else tuple(hidden_activations)
+    acts = [draw(activations(names=hidden)) for _ in range(depth - 1)]
     acts.append(draw(activations(names=outs)))
     reduction = draw(st.sampled_from(tuple(reductions)))
     if loss != "squared_error":
@@ -129,7 +165,8 @@ def networks(
         b = tuple(draw(st.lists(st.booleans(), min_size=depth, max_size=depth)))
     else:
         b = bias
-    return Network(sizes, tuple(acts), loss, reduction=reduction, half=h, bias=b)
+    decay = draw(st.sampled_from(L2_VALUES)) if l2 is None else l2
+    return Network(sizes, tuple(acts), loss, reduction=reduction, half=h, bias=b, l2=decay)
 
 
 def _params_from(net, rng, dtype, scale):
@@ -149,11 +186,11 @@ def _inputs_from(net, rng, n_batch, dtype, max_abs):
 
 def _targets_from(net, rng, n_batch, dtype, labels):
     k = net.sizes[-1]
-    if net.loss == "cross_entropy":
+    if net.loss_fn.targets == "probabilities":
         if labels:
             return rng.integers(0, k, n_batch)
         return rng.dirichlet(np.ones(k), n_batch).astype(dtype)
-    if net.loss == "binary_cross_entropy":
+    if net.loss_fn.targets == "unit":
         return rng.uniform(0, 1, (n_batch, k)).astype(dtype)
     return rng.normal(0, 1, (n_batch, k)).astype(dtype)
 

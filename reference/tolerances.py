@@ -276,15 +276,43 @@ def _tanh_slope(z):
     return 4 * t / (1 + t) ** 2
 
 
-def _slope(name, slope, lay):
+_BUILT_IN = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax")
+
+
+def _kind(act) -> str:
+    """Which rule bounds ``act``: a built-in's name, ``"generic"`` (any other elementwise
+    activation with a complex-step-safe ``formula``), or NotImplementedError."""
+    if act.name in _BUILT_IN:
+        return act.name
+    if getattr(act, "elementwise", True) and hasattr(act, "formula"):
+        return "generic"
+    raise NotImplementedError(act.name)
+
+
+def _generic(act, z):
+    """``(a, f', f'')`` of an elementwise activation from its ``formula`` (float64):
+    f' by the complex step (exact to rounding), f'' by central differences of it
+    (only a size for the budget, so its ~1e-10 relative error does not matter)."""
+    h = 1e-30
+    a = np.real(act.formula(np, z))
+    fp = np.imag(act.formula(np, z + 1j * h)) / h
+    eta = 1e-5 * np.maximum(1.0, np.abs(z))
+    fpp = (np.imag(act.formula(np, z + eta + 1j * h)) - np.imag(act.formula(np, z - eta + 1j * h))) / (2 * eta * h)
+    return a, fp, fpp
+
+
+def _slope(act, lay):
     """``f'(z_l)`` (float64, no cancellation) for an elementwise activation."""
-    if name == "identity":
+    kind = _kind(act)
+    if kind == "identity":
         return np.ones_like(lay.z)
-    if name == "sigmoid":
+    if kind == "sigmoid":
         return _sigmoid_and_slope(lay.z)[1]
-    if name == "tanh":
+    if kind == "tanh":
         return _tanh_slope(lay.z)
-    return np.where(lay.z > 0, 1.0, slope)
+    if kind == "generic":
+        return _generic(act, lay.z)[1]
+    return np.where(lay.z > 0, 1.0, getattr(act, "slope", 0.0))
 
 
 class _Rounding(NamedTuple):
@@ -316,13 +344,17 @@ class _Rounding(NamedTuple):
             return E @ M
         r = _unit_scale(E.max(axis=1, keepdims=True))
         c = _unit_scale(M.max(axis=0, keepdims=True))
-        return r * np.sqrt(np.square(E / r) @ np.square(M / c)) * c
+        quad = r * np.sqrt(np.square(E / r) @ np.square(M / c)) * c
+        # sqrt(Σ e²m²) >= Σ em / k always; where a square still underflowed
+        # (an entry 1e-200 of its row's largest), that floor keeps it.
+        return np.maximum(quad, (E @ M) / E.shape[1])
 
     def sum(self, E, axis, keepdims=False):
         if not self.probable:
             return E.sum(axis=axis, keepdims=keepdims)
         c = _unit_scale(E.max(axis=axis, keepdims=True))
-        out = c * np.sqrt(np.square(E / c).sum(axis=axis, keepdims=True))
+        out = np.maximum(c * np.sqrt(np.square(E / c).sum(axis=axis, keepdims=True)),
+                         E.sum(axis=axis, keepdims=True) / E.shape[axis])
         return out if keepdims else np.squeeze(out, axis=axis)
 
 
@@ -336,7 +368,8 @@ def _forward_budget(spec, params, x, R: _Rounding):
     u, t = R.u, R.t
     a, Ea = x, np.zeros_like(x)
     out = []
-    for (W, b), (name, slope) in zip(params, spec.activations):
+    for (W, b), act in zip(params, spec.activations):
+        name, slope = _kind(act), getattr(act, "slope", 0.0)
         absW = np.abs(W)
         n = W.shape[0] + (b is not None)
         z = a @ W + (0 if b is None else b)
@@ -354,6 +387,12 @@ def _forward_budget(spec, params, x, R: _Rounding):
         elif name == "tanh":
             a_new = np.tanh(z)
             Ea = R.add(_tanh_slope(z) * Ez, 4 * u * np.abs(a_new))
+        elif name == "generic":
+            # The formula's own roundings, and its input z rounded: |f'|·u|z|.
+            a_new, fp, _ = _generic(act, z)
+            # t·(1 + |z|)³: an inner factor that underflows (GELU's σ(2u) at
+            # z ≪ 0) and is then multiplied by a polynomial in z.
+            Ea = R.add(np.abs(fp) * Ez, 4 * u * (np.abs(a_new) + np.abs(z * fp))) + t * (1 + np.abs(z)) ** 3
         elif name == "softmax":
             m = z.max(axis=1, keepdims=True)
             e = np.exp(z - m)
@@ -371,13 +410,14 @@ def _forward_budget(spec, params, x, R: _Rounding):
     return out
 
 
-def _vjp_budget(name, slope, lay: _Layer, g, Eg, R: _Rounding, K):
+def _vjp_budget(act, lay: _Layer, g, Eg, R: _Rounding, K):
     """Budget of ``d = g J_f(z)`` (the δ step through f) given the budget ``Eg`` of ``g``.
 
     ``g`` is the upstream ``∂L/∂a`` (float64); every term is an absolute
     value, so nothing cancels in the budget.
     """
     u, t = R.u, R.t
+    name, slope = _kind(act), getattr(act, "slope", 0.0)
     z, a, Ez = lay.z, lay.a, lay.Ez
     G = np.abs(g)
     if name == "softmax":
@@ -386,7 +426,7 @@ def _vjp_budget(name, slope, lay: _Layer, g, Eg, R: _Rounding, K):
         Es = R.add(R.sum(R.add(Eg * a, G * lay.Ea), axis=1, keepdims=True),
                    R.gamma(k) * (G * a).sum(axis=1, keepdims=True))
         return R.add(lay.Ea * np.abs(g - s), a * R.add(Eg, Es), 2 * u * a * (G + np.abs(s))) + (k + 2) * t
-    fp = _slope(name, slope, lay)
+    fp = _slope(act, lay)
     if name == "identity":
         Efp = np.zeros_like(z)
     elif name in ("relu", "leaky_relu"):
@@ -399,35 +439,55 @@ def _vjp_budget(name, slope, lay: _Layer, g, Eg, R: _Rounding, K):
     elif name == "tanh":
         # XLA's tanh is several ulps off near ±1, where 1 - a² keeps only those ulps.
         Efp = R.add(2 * np.abs(a) * fp * Ez, 8 * u * (fp + 2 * a * a))
+    elif name == "generic":
+        # f''·Δz, the formula's roundings and its rounded input (|f''|·u|z|),
+        # and at a declared kink within reach, the jump of f' there.
+        # A derivative formed from a rounded a (ELU's a + α, like σ's a(1 − a))
+        # is off by |df'/da|·u|a| = |f''/f'|·u|a|.
+        _, _, fpp = _generic(act, z)
+        from_a = np.abs(a * fpp) / np.where(fp != 0, np.abs(fp), np.inf)
+        # Inner terms of an unknown formula can exceed f' itself (GELU's
+        # 1 + 2z(1 − s)·c(1 + 3kz²) rounds 1 − s, then multiplies it by ~z²):
+        # |z|(1 + |z|)·u|f'| covers polynomial factors of that kind.
+        Efp = R.add(np.abs(fpp) * Ez, 8 * u * (np.abs(fp) + np.abs(z * fpp) + from_a),
+                    u * np.abs(z) * (1 + np.abs(z)) * np.abs(fp))
+        Efp = Efp + t * (1 + np.abs(z)) ** 3
+        for k in getattr(act, "kinks", ()):
+            k = np.asarray([float(k)])
+            e = 1e-9 * max(1.0, abs(float(k[0])))
+            jump = float(np.abs(_generic(act, k + e)[1] - _generic(act, k - e)[1])[0])
+            Efp = Efp + np.where(np.abs(z - k[0]) < K * Ez, jump, 0.0)
     else:
         raise NotImplementedError(name)
-    return R.add(Eg * np.abs(fp), G * Efp, u * G * np.abs(fp)) + t
+    # + t: f' itself may underflow (XLA flushes a subnormal f' to 0).
+    return R.add(Eg * np.abs(fp), G * (Efp + t), u * G * np.abs(fp)) + t
 
 
 def _output_budget(spec, lay: _Layer, y, n_batch, R: _Rounding, K):
     """``(δ_L, E_δL)`` (float64): the loss derivative at the output and its budget."""
     u, t = R.u, R.t
     s = (0.5 if spec.half else 1.0) / (n_batch if spec.reduction == "mean" else 1)
-    name, slope = spec.activations[-1]
+    act = spec.activations[-1]
+    name, loss = _kind(act), spec.loss.name
     a, Ea = lay.a, lay.Ea
-    if spec.loss == "squared_error":
+    if loss == "squared_error":
         g = 2 * s * (a - y)
         Eg = 2 * s * R.add(Ea, 2 * u * (np.abs(a) + np.abs(y)))
         if name == "softmax":
             ga = (g * a).sum(axis=1, keepdims=True)
             d = a * (g - ga)
         else:
-            d = g * _slope(name, slope, lay)
-        return d, R.add(_vjp_budget(name, slope, lay, g, Eg, R, K), 2 * u * np.abs(d)) + t
+            d = g * _slope(act, lay)
+        return d, R.add(_vjp_budget(act, lay, g, Eg, R, K), 2 * u * np.abs(d)) + t
     ysum = y.sum(axis=1, keepdims=True)
-    if spec.loss == "cross_entropy" and name == "softmax":
+    if loss == "cross_entropy" and name == "softmax":
         d = s * (a * ysum - y)
         # a·Σy - y: one product, one subtraction, the scaling: 3 roundings of the larger term.
         return d, s * R.add(Ea * np.abs(ysum), 3 * u * (a * np.abs(ysum) + np.abs(y))) + t
-    if spec.loss == "binary_cross_entropy" and name == "sigmoid":
+    if loss == "binary_cross_entropy" and name == "sigmoid":
         d = s * (a - y)
         return d, s * R.add(Ea, 2 * u * (np.abs(a) + np.abs(y))) + t
-    raise NotImplementedError(f"{spec.loss} with a {name} output")
+    raise NotImplementedError(f"{loss} with a {act.name} output")
 
 
 def derivative_bounds(net, params, x, y, *, safety: float = BOUND_SAFETY, model: str = "probable"):
@@ -471,48 +531,61 @@ def derivative_bounds(net, params, x, y, *, safety: float = BOUND_SAFETY, model:
     # number loses up to ``tiny`` absolutely (all of it where subnormals are
     # flushed to zero, as XLA does on CPU); that enters every budget like a
     # rounding and is carried through the weights like one.
-    R = _Rounding(_unit_roundoff(dtype), float(np.finfo(dtype).tiny), model == "probable")
-    u, t = R.u, R.t
     p = [(W.astype(np.float64), None if b is None else b.astype(np.float64)) for W, b in params]
     x, y = x.astype(np.float64), y.astype(np.float64)
-    n_batch = x.shape[0]
-    with np.errstate(under="ignore"):
+    u, tiny = _unit_roundoff(dtype), float(np.finfo(dtype).tiny)
+    # Overflow and inf·0 in a saturated formula only make a budget inf or nan,
+    # which fails the comparison rather than passing it.
+    with np.errstate(under="ignore", over="ignore", invalid="ignore", divide="ignore"):
         try:
-            layers = _forward_budget(spec, p, x, R)
-            d, Ed = _output_budget(spec, layers[-1], y, n_batch, R, safety)
-        except NotImplementedError:
+            # Rounding, by the chosen model; and underflow apart, always in the
+            # worst case: a flush to zero (XLA on CPU) always shrinks the
+            # magnitude, so those errors do not average out the way roundings do.
+            rounding = _budgets(spec, p, x, y, _Rounding(u, 0.0, model == "probable"), safety)
+            underflow = _budgets(spec, p, x, y, _Rounding(0.0, tiny, False), safety)
+        except (NotImplementedError, TypeError):  # no rule, or a formula that takes no complex input
             return None
-        L = spec.n_layers
-        ds, Eds = [None] * L, [None] * L
-        ds[-1], Eds[-1] = d, Ed
-        for l in range(L - 1, 0, -1):
-            W = p[l][0]
-            absW = np.abs(W)
-            g = ds[l] @ W.T
-            Eg = R.add(R.through(Eds[l], absW.T), R.gamma(W.shape[1]) * (np.abs(ds[l]) @ absW.T)) + W.shape[1] * t
-            name, slope = spec.activations[l - 1]
-            lay = layers[l - 1]
-            Eds[l - 1] = _vjp_budget(name, slope, lay, g, Eg, R, safety)
-            if name == "softmax":
-                s = (g * lay.a).sum(axis=1, keepdims=True)
-                ds[l - 1] = lay.a * (g - s)
-            else:
-                ds[l - 1] = g * _slope(name, slope, lay)
-        grads = []
-        for l in range(L):
-            a_prev = x if l == 0 else layers[l - 1].a
-            Ea_prev = np.zeros_like(x) if l == 0 else layers[l - 1].Ea
-            A, D = np.abs(a_prev), np.abs(ds[l])
-            AD = A.T @ D
-            EW = R.add(R.through(Ea_prev.T, D), R.through(A.T, Eds[l]), R.gamma(n_batch + 1) * AD) + n_batch * t
-            if spec.l2:
-                decay = 2 * spec.l2 * np.abs(p[l][0])
-                EW = R.add(EW, 2 * u * decay, u * (AD + decay))
-            Eb = None if p[l][1] is None else R.add(R.sum(Eds[l], axis=0),
-                                                    R.gamma(n_batch + 1) * D.sum(axis=0)) + n_batch * t
-            grads.append((safety * EW, None if Eb is None else safety * Eb))
-    deltas = [safety * E for E in Eds]
-    return grads, deltas
+    grads = [tuple(None if r is None else safety * (r + f) for r, f in zip(pr, pf))
+             for pr, pf in zip(rounding[0], underflow[0])]
+    return grads, [safety * (r + f) for r, f in zip(rounding[1], underflow[1])]
+
+
+def _budgets(spec, p, x, y, R: _Rounding, K):
+    """Unscaled ``(grad budgets, delta budgets)`` under rounding model ``R`` (float64 inputs)."""
+    u, t = R.u, R.t
+    n_batch = x.shape[0]
+    layers = _forward_budget(spec, p, x, R)
+    d, Ed = _output_budget(spec, layers[-1], y, n_batch, R, K)
+    L = spec.n_layers
+    ds, Eds = [None] * L, [None] * L
+    ds[-1], Eds[-1] = d, Ed
+    for l in range(L - 1, 0, -1):
+        W = p[l][0]
+        absW = np.abs(W)
+        g = ds[l] @ W.T
+        Eg = R.add(R.through(Eds[l], absW.T), R.gamma(W.shape[1]) * (np.abs(ds[l]) @ absW.T)) + W.shape[1] * t
+        act = spec.activations[l - 1]
+        lay = layers[l - 1]
+        Eds[l - 1] = _vjp_budget(act, lay, g, Eg, R, K)
+        if act.name == "softmax":
+            s = (g * lay.a).sum(axis=1, keepdims=True)
+            ds[l - 1] = lay.a * (g - s)
+        else:
+            ds[l - 1] = g * _slope(act, lay)
+    grads = []
+    for l in range(L):
+        a_prev = x if l == 0 else layers[l - 1].a
+        Ea_prev = np.zeros_like(x) if l == 0 else layers[l - 1].Ea
+        A, D = np.abs(a_prev), np.abs(ds[l])
+        AD = A.T @ D
+        EW = R.add(R.through(Ea_prev.T, D), R.through(A.T, Eds[l]), R.gamma(n_batch + 1) * AD) + n_batch * t
+        if spec.l2:
+            decay = 2 * spec.l2 * np.abs(p[l][0])
+            EW = R.add(EW, 2 * u * decay, u * (AD + decay))
+        Eb = None if p[l][1] is None else R.add(R.sum(Eds[l], axis=0),
+                                                R.gamma(n_batch + 1) * D.sum(axis=0)) + n_batch * t
+        grads.append((EW, Eb))
+    return grads, Eds
 
 
 def gradient_bound(net, params, x, y, *, safety: float = BOUND_SAFETY, model: str = "probable"):

@@ -30,6 +30,7 @@ def main(argv=None) -> int:
     parser.add_argument("file", help="worked-example TOML file (see examples/README.md)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--search", action="store_true", help="also rank candidate setups the numbers follow from")
+    parser.add_argument("--full", action="store_true", help="the true state of every setup: forward, deltas, terms")
     args = parser.parse_args(argv)
     try:
         report = check_example(args.file)
@@ -43,7 +44,7 @@ def main(argv=None) -> int:
             out["search"] = searched
         print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
-        print(format_report(report))
+        print(format_report(report, full=args.full))
         if searched is not None:
             print("\nsetups ranked by printed numbers reproduced (match or one unit in the last place):")
             for r in searched:

@@ -32,6 +32,10 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase, MultiplexedDatabase, ReadOnlyDatabase
 
+# A user's own activation (softsign) and loss (log_cosh), registered before any
+# test runs: every property that draws from the registry checks them too.
+import user_plugin  # noqa: F401,E402
+
 
 def _database():
     own = DirectoryBasedExampleDatabase(

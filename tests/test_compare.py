@@ -20,7 +20,8 @@ from reference import strategies as dst
 from reference import comparison as cmp
 
 REPORT_KEYS = {"schema", "model", "n_batch", "dtype", "n_params", "candidate", "jax_method", "numerical", "oracles",
-               "parameters", "directional", "layers", "localisation", "diagnosis", "worst", "ok", "verdict"}
+               "parameters", "input_gradient", "directional", "layers", "localisation", "diagnosis", "worst", "ok",
+               "verdict"}
 PARAM_KEYS = {"name", "layer", "shape", "ok", "errors", "worst", "note"}
 N = 5  # batch: not 2, so that N and 1/N cannot be mistaken for the ½ convention's 2 and ½
 
@@ -100,8 +101,12 @@ def test_manual_bp_agrees_and_the_report_is_complete():
     assert set(d) == REPORT_KEYS and set(d["parameters"][0]) == PARAM_KEYS
     assert set(d["parameters"][0]["errors"]["central"]) == {"max_abs", "max_rel", "bound", "ok"}
     json.dumps(d, allow_nan=False)
+    # manual_bp.input_gradient is compared too, as a row x, against jax.grad and the complex step in x
+    x = report.input_gradient
+    assert (x.name, x.layer, x.shape, x.ok) == ("x", 0, (N, 4), True) and set(x.errors) == {"jax", "complex_step"}
+    assert d["input_gradient"]["name"] == "x" and d["input_gradient"]["ok"] is True
     text = str(report)
-    assert "W1" in text and "verdict: AGREE" in text and format(report) == text
+    assert "W1" in text and "\nx " in text and "verdict: AGREE" in text and format(report) == text
 
 
 def test_correct_textbook_candidate_agrees(problem):
@@ -118,9 +123,10 @@ def test_convention_mistakes_are_named_and_localised_to_the_output(problem, mist
     assert not report.ok
     f = _factor(report)
     assert f.detail["factor"] == pytest.approx(factor, rel=1e-12)
-    # The expected convention comes first; with K = 2 outputs a factor 2 is also
-    # "a mean over outputs", which the report lists after it.
-    assert f.detail["conventions"][0] == convention and "across all parameters" in f.text
+    # One convention only: no loss here averages over output units, so a factor 2
+    # with K = 2 outputs is never offered as "a mean over outputs".
+    assert f.detail["conventions"] == [convention] and "across all parameters" in f.text
+    assert "output units" not in f.text and " K " not in f.text
     loc = report.localisation
     assert (loc.layer, loc.propagates, loc.source) == (3, True, "gradients")
     assert "layer 3 (the output)" in loc.text
@@ -128,7 +134,8 @@ def test_convention_mistakes_are_named_and_localised_to_the_output(problem, mist
 
 def test_transposed_weight_gradient_is_named_and_not_blamed_on_delta(problem):
     report = _run(problem, transpose=(2,))
-    assert _kinds(report) == ["transpose"] and report.diagnosis[0].detail["parameter"] == "W2"
+    assert _kinds(report) == ["mistake"] and report.diagnosis[0].detail["parameter"] == "W2"
+    assert (report.diagnosis[0].detail["mistake"], report.diagnosis[0].detail["layer"]) == ("transposed_gradient", 2)
     assert [p.name for p in report.params if not p.ok] == ["W2"]
     assert (report.localisation.layer, report.localisation.propagates) == (2, False)
     assert "forming the gradient" in report.localisation.text
@@ -176,7 +183,9 @@ def test_transposed_layout_of_a_rectangular_weight_is_reported_not_raised():
         return [(dW.T, db) for dW, db in bp.gradients(*args)]
 
     report = ref.compare(net, params, x, y, candidate=column_layout)
-    assert not report.ok and {f.kind for f in report.diagnosis} == {"transpose"}
+    # Every dW transposed: the candidate answers in column layout, named as such, never as a wrong δ.
+    assert not report.ok and [(f.kind, f.detail["mistake"]) for f in report.diagnosis] == [("mistake", "layout")]
+    assert "layout='column'" in report.diagnosis[0].text and "δ" not in report.localisation.text
     assert "shape (3, 4), expected (4, 3)" in report.params[0].note
     json.dumps(report.to_dict(), allow_nan=False)
 

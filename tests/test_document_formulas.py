@@ -42,11 +42,15 @@ def test_tool_finds_what_the_reasoning_predicts(formula, case, reports):
     if e.agree:
         assert report.localisation is None and report.diagnosis == ()
         return
+    if isinstance(case, df.DerivativeCase):  # one derivative: agree or not is the whole finding
+        assert e.layer is None and not e.findings
+        return
     loc = report.localisation
     assert loc is not None and loc.layer == e.layer, str(report)
     # a wrong δ (the pattern it leaves) versus a mistake in forming dW/db from a right δ
     assert ("forming the gradient" not in loc.text) == e.delta, loc.text
     assert [(f.kind, f.detail.get("parameter")) for f in report.diagnosis] == list(e.findings), str(report)
+    assert [f.detail["mistake"] for f in report.diagnosis if f.kind == "mistake"] == list(e.mistakes), str(report)
     factors = [f for f in report.diagnosis if f.kind == "factor"]
     if e.factor is not None:
         assert factors[0].detail["factor"] == pytest.approx(e.factor, rel=1e-9)
@@ -86,7 +90,68 @@ def test_verdicts_are_consistent_with_the_cases():
 def test_ids_are_unique_and_sources_exist():
     ids = [f.id for f in df.DOCUMENT_FORMULAS]
     assert len(set(ids)) == len(ids)
-    assert {f.document for f in df.DOCUMENT_FORMULAS} <= {df.DOC000, df.DOC001, df.DOC003, df.DOC004}
+    assert {f.document for f in df.DOCUMENT_FORMULAS} == {df.DOC000, df.DOC001, df.DOC002, df.DOC003, df.DOC004}
+
+
+# ---------------------------------------------------------------------------
+# The new literal implementations against hand arithmetic (never manual_bp)
+# ---------------------------------------------------------------------------
+
+def _doc002_problem():
+    """Document 002's own numbers: x = (2, 3), y = 1, w1..w6 = 0.11, 0.12, 0.21, 0.08, 0.14, 0.15."""
+    params = [(np.array([[0.11, 0.12], [0.21, 0.08]]), None), (np.array([[0.14], [0.15]]), None)]
+    return params, np.array([[2.0, 3.0]]), np.array([[1.0]])
+
+
+def test_doc002_rules_by_hand():
+    params, x, y = _doc002_problem()
+    # h1 = 2·0.11 + 3·0.21 = 0.85, h2 = 2·0.12 + 3·0.08 = 0.48, ŷ = 0.85·0.14 + 0.48·0.15 = 0.191, Δ = −0.809
+    D = -0.809
+    right = df.doc002_w1_derivation(df._NET_002, params, x, y)
+    np.testing.assert_allclose(right[1][0][:, 0], [D * 0.85, D * 0.48], rtol=1e-12)          # Δh1, Δh2
+    np.testing.assert_allclose(right[0][0], [[D * 0.14 * 2, D * 0.15 * 2],                    # Δ w5 x1, Δ w6 x1
+                                             [D * 0.14 * 3, D * 0.15 * 3]], rtol=1e-12)       # Δ w5 x2, Δ w6 x2
+    as_written = df.doc002_update_rules_as_written(df._NET_002, params, x, y)
+    np.testing.assert_allclose(as_written[0][0], [[D * 0.11 * 2, D * 0.12 * 2],               # Δ w1 x1, Δ w2 x1
+                                                  [D * 0.21 * 3, D * 0.08 * 3]], rtol=1e-12)  # Δ w3 x2, Δ w4 x2
+    # and the truth by the complex step on the loss written out here: ½(x·W1·W2 − y)²
+    def L(W1, W2):
+        return 0.5 * ((x @ W1 @ W2 - y) ** 2).sum()
+    W1, W2 = params[0][0], params[1][0]
+    g = np.zeros_like(W1)
+    for idx in np.ndindex(W1.shape):
+        E = np.zeros(W1.shape, complex)
+        E[idx] = 1e-30j
+        g[idx] = L(W1 + E, W2).imag / 1e-30
+    np.testing.assert_allclose(right[0][0], g, rtol=1e-12)
+    assert not np.allclose(as_written[0][0], g)
+
+
+def test_doc003_ex1_chain_factor_reading_by_hand():
+    # Example 1's own data: the factor form gives mean(r)·mean(s'x), the chain rule mean(r·s'·x).
+    params = [(np.array([[0.5], [-0.5]]), np.array([0.2]))]
+    x = np.array([[1.0, 2.0], [2.0, 3.0], [3.0, 7.0]])
+    y = np.array([[3.0], [5.0], [10.0]])
+    S = 1 / (1 + np.exp(-(x @ [0.5, -0.5] + 0.2)))
+    r, sp = S - y[:, 0], S * (1 - S)
+    lit = df.doc003_ex1_chain_factors(df._NET_003_EX1, params, x, y)
+    assert lit[0][0][0, 0] == pytest.approx(r.mean() * (sp * x[:, 0]).mean(), rel=1e-12)
+    right = df.doc003_ex1_gradients(df._NET_003_EX1, params, x, y)
+    assert right[0][0][0, 0] == pytest.approx((r * sp * x[:, 0]).mean(), rel=1e-12)   # −2.1553, the true ∂MSE/∂w1
+    assert right[0][0][0, 0] == pytest.approx(-2.1553143, abs=1e-7)
+
+
+def test_one_path_misses_the_other_by_hand():
+    # With w41 = w51 = 0 the path through Z22 vanishes, so the one-path Step 5 (inputs fixed) is exact.
+    case = next(c for f, c in CASES if f.id == "doc003-ex2-step5" and "input" in c.label)
+    params, x, y = case.build()
+    params = [(W.copy(), None if b is None else b.copy()) for W, b in params]
+    params[1][0][0, 1] = 0.0   # w41
+    params[2][0][1, 0] = 0.0   # w52: Z22 no longer reaches Y_pred
+    lit = df.doc003_ex2_step5_inputs_fixed(case.net, params, x, y)
+    truth = reference.gradients(case.net, params, x, y)
+    np.testing.assert_allclose(lit[0][0][:, 0], truth[0][0][:, 0], rtol=1e-10)
+    np.testing.assert_allclose(lit[0][1][0], truth[0][1][0], rtol=1e-10)
 
 
 # ---------------------------------------------------------------------------

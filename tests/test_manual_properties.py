@@ -24,8 +24,12 @@ def _single(p, n):
 def test_sum_reduction_gradient_is_sum_of_per_sample_gradients(p):
     total = bp.gradients(p.net, p.params, p.x, p.y)
     per_sample = [bp.gradients(p.net, p.params, *_single(p, n)) for n in range(p.x.shape[0])]
+    # The L2 penalty l2·Σ‖W‖² is added once per batch, but once per sample in
+    # each per-sample call: N copies of its gradient 2·l2·W, one too many N − 1.
+    extra = (p.x.shape[0] - 1) * 2 * p.net.l2
     summed = [
-        (sum(g[l][0] for g in per_sample), None if total[l][1] is None else sum(g[l][1] for g in per_sample))
+        (sum(g[l][0] for g in per_sample) - extra * p.params[l][0],
+         None if total[l][1] is None else sum(g[l][1] for g in per_sample))
         for l in range(p.net.n_layers)
     ]
     assert_tree_close(total, summed, dtype=np.float64, kind="jax")
@@ -35,12 +39,17 @@ def test_sum_reduction_gradient_is_sum_of_per_sample_gradients(p):
 @given(dst.problems(reductions=("sum",)))
 def test_mean_reduction_is_sum_divided_by_n(p):
     mean_net = bp.Network(p.net.sizes, p.net.activations, p.net.loss, reduction="mean",
-                          half=p.net.half, bias=p.net.bias)
+                          half=p.net.half, bias=p.net.bias, l2=p.net.l2)
     n = p.x.shape[0]
-    assert bp.loss(mean_net, p.params, p.x, p.y) == pytest.approx(bp.loss(p.net, p.params, p.x, p.y) / n, rel=1e-12, abs=1e-300)
+    # Only the data term is averaged; the L2 penalty l2·Σ‖W‖² is not.
+    penalty = p.net.l2 * sum(float((W * W).sum()) for W, _ in p.params)
+    data = bp.loss(p.net, p.params, p.x, p.y) - penalty
+    assert bp.loss(mean_net, p.params, p.x, p.y) == pytest.approx(data / n + penalty, rel=1e-12, abs=1e-300)
     g_sum = bp.gradients(p.net, p.params, p.x, p.y)
     g_mean = bp.gradients(mean_net, p.params, p.x, p.y)
-    scaled = [(dW / n, None if db is None else db / n) for dW, db in g_sum]
+    decay = 2 * p.net.l2
+    scaled = [((dW - decay * W) / n + decay * W, None if db is None else db / n)
+              for (dW, db), (W, _) in zip(g_sum, p.params)]
     assert_tree_close(g_mean, scaled, dtype=np.float64, kind="jax")
 
 
@@ -48,10 +57,12 @@ def test_mean_reduction_is_sum_divided_by_n(p):
 @given(dst.problems(losses=("squared_error",), half=False))
 def test_half_is_exactly_half(p):
     half_net = bp.Network(p.net.sizes, p.net.activations, p.net.loss, reduction=p.net.reduction,
-                          half=True, bias=p.net.bias)
+                          half=True, bias=p.net.bias, l2=p.net.l2)
     g = bp.gradients(p.net, p.params, p.x, p.y)
     g_half = bp.gradients(half_net, p.params, p.x, p.y)
-    assert_tree_close(g_half, [(dW / 2, None if db is None else db / 2) for dW, db in g],
+    decay = 2 * p.net.l2  # the ½ halves the data term, not the L2 penalty's 2·l2·W
+    assert_tree_close(g_half, [((dW - decay * W) / 2 + decay * W, None if db is None else db / 2)
+                               for (dW, db), (W, _) in zip(g, p.params)],
                       dtype=np.float64, kind="jax")
 
 

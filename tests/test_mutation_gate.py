@@ -35,7 +35,7 @@ from manual_bp import network
 from reference import assert_allclose_tree, assert_within_bound, tolerance
 from reference import strategies as dst
 from reference._spec import check_all, check_params, check_x, spec_of
-from reference.model import activate, loss_xp
+from reference.model import loss_xp
 from reference.numerical import COMPLEX_STEP, complex_step_gradients
 from reference.tolerances import derivative_bounds
 
@@ -69,8 +69,8 @@ def reference_output(net, params, x) -> np.ndarray:
     spec = spec_of(net)
     params, dtype = check_params(spec, params)
     a = check_x(spec, x, dtype)
-    for (W, b), (name, slope) in zip(params, spec.activations):
-        a = activate(np, name, slope, a @ W if b is None else a @ W + b)
+    for (W, b), act in zip(params, spec.activations):
+        a = act.formula(np, a @ W if b is None else a @ W + b)
     return a
 
 
@@ -137,7 +137,8 @@ def test_manual_matches_numpy_oracles_for_any_leaky_slope(p):
 
 # --- each activation and loss on its own ----------------------------------------
 
-ELEMENTWISE = [bp.Identity(), bp.Sigmoid(), bp.Tanh(), bp.ReLU()] + [bp.LeakyReLU(s) for s in (0.01,) + ODD_SLOPES]
+ELEMENTWISE = ([bp.Identity(), bp.Sigmoid(), bp.Tanh(), bp.ReLU()] + [bp.LeakyReLU(s) for s in (0.01,) + ODD_SLOPES]
+               + [bp.Softplus(), bp.Swish(), bp.GELU()] + [bp.ELU(a) for a in (1.0, 0.5, 2.0, -0.5)])
 
 
 def _z(rng, dtype, shape=(5, 4)):
@@ -156,17 +157,17 @@ def _complex_step(f, z, h=1e-20):
 def test_activation_derivative_and_vjp(act, dtype):
     rng = np.random.default_rng(0)
     z = _z(rng, dtype)
-    slope = getattr(act, "slope", 0.0)
     a = act.value(z.copy())
-    want_a = activate(np, act.name, slope, z.astype(np.float64))
+    # The fast in-place value against the formula (the one definition every oracle reads).
+    want_a = act.formula(np, z.astype(np.float64))
     u = np.finfo(dtype).eps / 2
-    # A few ulps of the value itself, absolute for entries below 1 (tanh and
-    # sigmoid are formed from exp); nothing test-local beyond the unit roundoff.
+    # A few ulps of the value itself (tanh and sigmoid are formed from exp);
+    # nothing test-local beyond the dtype's unit roundoff.
     np.testing.assert_allclose(a, want_a, rtol=8 * u, atol=8 * u * float(np.finfo(dtype).tiny))
     d = act.derivative(z, a)
     assert d.dtype == dtype and d.shape == z.shape
     # f' formed from a rounded a (a(1 - a), 1 - a²) is off by ~u·|a| absolutely.
-    np.testing.assert_allclose(d, _complex_step(lambda v: activate(np, act.name, slope, v), z.astype(np.float64)),
+    np.testing.assert_allclose(d, _complex_step(lambda v: act.formula(np, v), z.astype(np.float64)),
                                rtol=8 * u, atol=8 * u)
     g = rng.normal(size=z.shape).astype(dtype)
     g0, z0, a0 = g.copy(), z.copy(), a.copy()
@@ -185,14 +186,14 @@ def test_softmax_value_and_vjp(dtype):
     sm = bp.Softmax()
     a = sm.value(z.copy())
     u = np.finfo(dtype).eps / 2
-    np.testing.assert_allclose(a, activate(np, "softmax", 0.0, z.astype(np.float64)), rtol=16 * u, atol=0)
+    np.testing.assert_allclose(a, bp.Softmax().formula(np, z.astype(np.float64)), rtol=16 * u, atol=0)
     np.testing.assert_allclose(sm.log_value(z), np.log(a), rtol=16 * u, atol=16 * u)
     # (g J)_j = ∂⟨g, softmax(z)⟩/∂z_j, by the complex step one j at a time.
     want = np.empty((5, 4))
     for j in range(4):
         e = np.zeros((5, 4), complex)
         e[:, j] = 1e-20j
-        want[:, j] = (g * activate(np, "softmax", 0.0, z.astype(np.float64) + e)).sum(axis=1).imag / 1e-20
+        want[:, j] = (g * bp.Softmax().formula(np, z.astype(np.float64) + e)).sum(axis=1).imag / 1e-20
     g0 = g.copy()
     v = sm.vjp(g, z, a)
     assert v.dtype == dtype
@@ -227,6 +228,7 @@ def test_loss_grad_a_and_value(loss):
     a = bp.Softmax().value(z.copy()) if loss == "cross_entropy" else bp.Sigmoid().value(z.copy())
     y = rng.dirichlet(np.ones(3), 6) if loss == "cross_entropy" else rng.uniform(size=(6, 3))
     np.testing.assert_allclose(fn.value(z, a, y), _per_sample(loss, a, y), rtol=1e-12)
+    np.testing.assert_allclose(fn.formula(np, z, a, y), _per_sample(loss, a, y), rtol=1e-12)
     want = np.empty_like(a)
     for k in range(3):
         e = np.zeros(a.shape, complex)
