@@ -124,7 +124,7 @@ def _textbook_backprop(net, params, x, y):
     grads, ds = [None] * spec.n_layers, [None] * spec.n_layers
     for l in reversed(range(spec.n_layers)):
         ds[l] = d
-        grads[l] = (acts[l].T @ d, None if params[l][1] is None else d.sum(axis=0))
+        grads[l] = (acts[l].T @ d + 2 * spec.l2 * params[l][0], None if params[l][1] is None else d.sum(axis=0))
         if l:
             d = vjp(spec.activations[l - 1], zs[l - 1], acts[l], d @ params[l][0].T)
     return grads, ds

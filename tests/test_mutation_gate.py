@@ -96,11 +96,17 @@ def check_numpy_oracles(p) -> None:
     # within the rounding-error bound (NumPy only), not the table's per-leaf
     # scale, so a mistake in a small leaf or a small entry kills the mutant too.
     bounds = derivative_bounds(p.net, p.params, p.x, p.y)
-    assert bounds is not None, f"no rounding bound for {p!r}"
+    cs_deltas = complex_step_deltas(p.net, p.params, p.x, p.y)
     for what, actual in (("loss_and_gradients", grads), ("gradients", bp.gradients(p.net, p.params, p.x, p.y))):
-        assert_within_bound(actual, cs, bounds[0], context=f"{what} vs complex step, {p!r}")
-    assert_within_bound(bp.deltas(p.net, p.params, p.x, p.y), complex_step_deltas(p.net, p.params, p.x, p.y),
-                        bounds[1], context=f"deltas vs complex step, {p!r}")
+        if bounds is None:  # a registered loss the bound has no rule for: the table's row
+            close(actual, cs, "complex_step", f"{what} vs complex step")
+        else:
+            assert_within_bound(actual, cs, bounds[0], context=f"{what} vs complex step, {p!r}")
+    if bounds is None:
+        close(bp.deltas(p.net, p.params, p.x, p.y), cs_deltas, "complex_step", "deltas vs complex step")
+    else:
+        assert_within_bound(bp.deltas(p.net, p.params, p.x, p.y), cs_deltas, bounds[1],
+                            context=f"deltas vs complex step, {p!r}")
 
 
 @SETTINGS

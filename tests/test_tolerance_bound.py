@@ -34,14 +34,24 @@ def _as(dtype, params, x, y):
     return params, x.astype(dtype), y if y.dtype.kind in "iu" else y.astype(dtype)
 
 
+_CLASSIC = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax")
+_BUILT_IN_LOSSES = ("squared_error", "cross_entropy", "binary_cross_entropy")
+
+
 def _assert_covered(net, params, x, y):
     from reference._calibrate import _textbook_backprop
 
-    grads_bound, deltas_bound = derivative_bounds(net, params, x, y)
+    bounds = derivative_bounds(net, params, x, y)
+    if bounds is None:  # a pairing without a rule (a registered loss): the table's row applies
+        assert not (net.loss in _BUILT_IN_LOSSES and all(a.name in _CLASSIC for a in net.activations)), (
+            "derivative_bounds lost its rule for a built-in pairing")
+        return
+    grads_bound, deltas_bound = bounds
     jx = ref.fast_derivatives(net, params, x, y)
-    textbook_grads, textbook_deltas = _textbook_backprop(net, params, x, y)
-    for name, grads, deltas in (("manual_bp", bp.gradients(net, params, x, y), bp.deltas(net, params, x, y)),
-                                ("textbook", textbook_grads, textbook_deltas)):
+    sources = [("manual_bp", bp.gradients(net, params, x, y), bp.deltas(net, params, x, y))]
+    if all(a.name in _CLASSIC for a in net.activations):
+        sources.append(("textbook", *_textbook_backprop(net, params, x, y)))
+    for name, grads, deltas in sources:
         ref.assert_within_bound(grads, jx.gradients, grads_bound, context=f"{name} gradients vs jax")
         ref.assert_within_bound(deltas, jx.deltas, deltas_bound, context=f"{name} deltas vs jax")
 
