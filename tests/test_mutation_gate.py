@@ -167,14 +167,20 @@ def test_activation_derivative_and_vjp(act, dtype):
     # The fast in-place value against the formula (the one definition every oracle reads).
     want_a = act.formula(np, z.astype(np.float64))
     u = np.finfo(dtype).eps / 2
-    # A few ulps of the value itself (tanh and sigmoid are formed from exp);
-    # nothing test-local beyond the dtype's unit roundoff.
-    np.testing.assert_allclose(a, want_a, rtol=8 * u, atol=8 * u * float(np.finfo(dtype).tiny))
+    z64 = z.astype(np.float64)
+    fp = _complex_step(lambda v: act.formula(np, v), z64)
+    fpp = (_complex_step(lambda v: act.formula(np, v), z64 * (1 + 1e-6) + 1e-6)
+           - _complex_step(lambda v: act.formula(np, v), z64 * (1 - 1e-6) - 1e-6)) / (2e-6 * (np.abs(z64) + 1))
+    # Nothing test-local beyond the dtype's unit roundoff: a few ulps of the
+    # value and of the input's own rounding (|z f'|·u, what exp-based
+    # formulas of a large argument lose); for f', the same of f' and, as f'
+    # may be formed from a rounded a (a(1 - a), 1 - a²), |a f''/f'|·u.
+    assert (np.abs(a - want_a) <= 8 * u * (np.abs(want_a) + np.abs(z64 * fp))).all(), np.abs(a - want_a).max()
     d = act.derivative(z, a)
     assert d.dtype == dtype and d.shape == z.shape
-    # f' formed from a rounded a (a(1 - a), 1 - a²) is off by ~u·|a| absolutely.
-    np.testing.assert_allclose(d, _complex_step(lambda v: act.formula(np, v), z.astype(np.float64)),
-                               rtol=8 * u, atol=8 * u)
+    from_a = np.abs(want_a * fpp) / np.where(fp != 0, np.abs(fp), np.inf)
+    tol_d = 8 * u * (np.abs(fp) + np.abs(z64 * fpp) + from_a + np.abs(z64) * (1 + np.abs(z64)) * np.abs(fp))
+    assert (np.abs(d - fp) <= tol_d).all(), np.abs(d - fp).max()
     g = rng.normal(size=z.shape).astype(dtype)
     g0, z0, a0 = g.copy(), z.copy(), a.copy()
     v = act.vjp(g, z, a)
