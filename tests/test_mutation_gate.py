@@ -37,7 +37,7 @@ from reference import strategies as dst
 from reference._spec import check_all, check_params, check_x, spec_of
 from reference.model import loss_xp
 from reference.numerical import COMPLEX_STEP, complex_step_gradients
-from reference.tolerances import derivative_bounds
+from reference.tolerances import derivative_bounds, forward_mode_floor
 
 GATE = os.environ.get("DELTACHECK_MUTATION_GATE") == "1"
 if GATE:
@@ -101,12 +101,13 @@ def check_numpy_oracles(p) -> None:
         if bounds is None:  # a registered loss the bound has no rule for: the table's row
             close(actual, cs, "complex_step", f"{what} vs complex step")
         else:
-            assert_within_bound(actual, cs, bounds[0], context=f"{what} vs complex step, {p!r}")
+            assert_within_bound(actual, cs, forward_mode_floor(bounds[0], cs, dtype),
+                                context=f"{what} vs complex step, {p!r}")
     if bounds is None:
         close(bp.deltas(p.net, p.params, p.x, p.y), cs_deltas, "complex_step", "deltas vs complex step")
     else:
-        assert_within_bound(bp.deltas(p.net, p.params, p.x, p.y), cs_deltas, bounds[1],
-                            context=f"deltas vs complex step, {p!r}")
+        assert_within_bound(bp.deltas(p.net, p.params, p.x, p.y), cs_deltas,
+                            forward_mode_floor(bounds[1], cs_deltas, dtype), context=f"deltas vs complex step, {p!r}")
 
 
 @SETTINGS
