@@ -262,6 +262,8 @@ class _Layer(NamedTuple):
     a: np.ndarray      # a_l = f(z_l)
     Ez: np.ndarray     # bound on |Δz_l|
     Ea: np.ndarray     # bound on |Δa_l|
+    fp: np.ndarray | None = None    # f'(z_l) (elementwise activations)
+    fpp: np.ndarray | None = None   # f''(z_l) (the generic rule only)
 
 
 def _sigmoid_and_slope(z):
@@ -304,6 +306,8 @@ def _generic(act, z):
 
 def _slope(act, lay):
     """``f'(z_l)`` (float64, no cancellation) for an elementwise activation."""
+    if lay.fp is not None:
+        return lay.fp
     kind = _kind(act)
     if kind == "identity":
         return np.ones_like(lay.z)
@@ -406,7 +410,12 @@ def _forward_budget(spec, params, x, R: _Rounding):
             Ea = a_new * R.add(shift, R.sum(a_new * shift, axis=1, keepdims=True), R.gamma(k) + 5 * u)
         else:
             raise NotImplementedError(name)
-        out.append(_Layer(z, a_new, Ez, Ea + t))
+        lay = _Layer(z, a_new, Ez, Ea + t)
+        if name == "generic":
+            lay = lay._replace(fp=fp, fpp=_generic(act, z)[2])
+        elif name != "softmax":
+            lay = lay._replace(fp=_slope(act, lay))
+        out.append(lay)
         a = a_new
     return out
 
@@ -445,7 +454,7 @@ def _vjp_budget(act, lay: _Layer, g, Eg, R: _Rounding, K):
         # and at a declared kink within reach, the jump of f' there.
         # A derivative formed from a rounded a (ELU's a + α, like σ's a(1 − a))
         # is off by |df'/da|·u|a| = |f''/f'|·u|a|.
-        _, _, fpp = _generic(act, z)
+        fpp = lay.fpp
         from_a = np.abs(a * fpp) / np.where(fp != 0, np.abs(fp), np.inf)
         # Inner terms of an unknown formula can exceed f' itself (GELU's
         # 1 + 2z(1 − s)·c(1 + 3kz²) rounds 1 − s, then multiplies it by ~z²):
@@ -543,7 +552,14 @@ def derivative_bounds(net, params, x, y, *, safety: float = BOUND_SAFETY, model:
             # worst case: a flush to zero (XLA on CPU) always shrinks the
             # magnitude, so those errors do not average out the way roundings do.
             rounding = _budgets(spec, p, x, y, _Rounding(u, 0.0, model == "probable"), safety)
-            underflow = _budgets(spec, p, x, y, _Rounding(0.0, tiny, False), safety)
+            # The underflow pass only matters where values come near tiny;
+            # skipped when every nonzero |a_l| and |δ_l| is far above it.
+            values = [np.abs(v) for v in (*rounding[2], *rounding[3])]
+            smallest = min((float(v[v > 0].min()) for v in values if (v > 0).any()), default=np.inf)
+            if smallest > 1e20 * tiny:
+                underflow = ([(0.0, None if Eb is None else 0.0) for _, Eb in rounding[0]], [0.0] * len(rounding[1]))
+            else:
+                underflow = _budgets(spec, p, x, y, _Rounding(0.0, tiny, False), safety)[:2]
         except (NotImplementedError, TypeError):  # no rule, or a formula that takes no complex input
             return None
     grads = [tuple(None if r is None else safety * (r + f) for r, f in zip(pr, pf))
@@ -552,7 +568,7 @@ def derivative_bounds(net, params, x, y, *, safety: float = BOUND_SAFETY, model:
 
 
 def _budgets(spec, p, x, y, R: _Rounding, K):
-    """Unscaled ``(grad budgets, delta budgets)`` under rounding model ``R`` (float64 inputs)."""
+    """Unscaled ``(grad budgets, delta budgets, a_l values, δ_l values)`` under rounding model ``R`` (float64)."""
     u, t = R.u, R.t
     n_batch = x.shape[0]
     layers = _forward_budget(spec, p, x, R)
@@ -586,7 +602,7 @@ def _budgets(spec, p, x, y, R: _Rounding, K):
         Eb = None if p[l][1] is None else R.add(R.sum(Eds[l], axis=0),
                                                 R.gamma(n_batch + 1) * D.sum(axis=0)) + n_batch * t
         grads.append((EW, Eb))
-    return grads, Eds
+    return grads, Eds, [lay.a for lay in layers], ds
 
 
 def forward_mode_floor(bound, reference, dtype, *, ulps: float = 4.0):
