@@ -645,7 +645,8 @@ class Expect:
     pattern a wrong delta leaves) and False when it blames forming
     ``dW``/``db`` from a right delta; ``findings``, the diagnosis as
     ``(kind, parameter or None)`` pairs in report order; ``factor`` and
-    ``conventions`` for a ``factor`` finding.
+    ``conventions`` for a ``factor`` finding; ``mistakes``, the catalogue IDs
+    (``reference.MISTAKES``) the ``mistake`` findings name, in order.
     """
 
     agree: bool
@@ -654,6 +655,7 @@ class Expect:
     findings: tuple = ()
     factor: float | None = None
     conventions: tuple = ()
+    mistakes: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -800,7 +802,8 @@ DOCUMENT_FORMULAS: tuple[DocumentFormula, ...] = (
                 "every line is the chain rule of Σ_n CE_n for one-hot labels", targets="onehot"),
             FormulaCase(
                 "σ'(a) read as σ' evaluated at a", _NET_000_CLASSIFIER, doc000_classifier_sigma_prime_at_output,
-                Expect(agree=False, layer=1, delta=True),
+                Expect(agree=False, layer=1, delta=True, findings=(("mistake", None),),
+                       mistakes=("derivative_at_activation",)),
                 "only hidden_delta = δ_1 changes, by the elementwise ratio σ(a)(1 − σ(a)) / a(1 − a), not a "
                 "constant: W1 and b1 are wrong, layer 2 is right, and no factor explains it", targets="onehot"),
         ),
@@ -820,7 +823,8 @@ DOCUMENT_FORMULAS: tuple[DocumentFormula, ...] = (
         cases=(
             FormulaCase(
                 "a batch of N = 5", _NET_000_CLASSIFIER, doc000_classifier_bias_updates,
-                Expect(agree=False, layer=2, delta=False, findings=(("shape", "b1"), ("shape", "b2"))),
+                Expect(agree=False, layer=2, delta=False, findings=(("mistake", None),),
+                       mistakes=("bias_not_summed",)),
                 "the weight updates are right, the bias updates have shape (N, n) instead of (n,): both bias "
                 "gradients fail on shape, and the highest layer with a wrong gradient (2) has a right dW_2",
                 targets="onehot"),
@@ -891,8 +895,8 @@ DOCUMENT_FORMULAS: tuple[DocumentFormula, ...] = (
         cases=(
             FormulaCase(
                 "a batch of N = 5", _NET_001, doc001_bias,
-                Expect(agree=False, layer=3, delta=False,
-                       findings=(("shape", "b1"), ("shape", "b2"), ("shape", "b3"))),
+                Expect(agree=False, layer=3, delta=False, findings=(("mistake", None),),
+                       mistakes=("bias_not_summed",)),
                 "every weight gradient is right and every bias gradient has one row per sample",
                 seed=2, scheme="doc001"),
         ),
@@ -916,7 +920,8 @@ DOCUMENT_FORMULAS: tuple[DocumentFormula, ...] = (
                 _AGREE, "an elementwise output: the i = k term is the whole sum", seed=3),
             FormulaCase(
                 "softmax output, cross-entropy", _NET_003_CE, doc003_layers,
-                Expect(agree=False, layer=2, delta=True),
+                Expect(agree=False, layer=2, delta=True, findings=(("mistake", None),),
+                       mistakes=("softmax_diagonal",)),
                 "only the diagonal of the softmax Jacobian is used: δ_2 is wrong (on the true class −(1 − a_c) "
                 "is right, elsewhere 0 instead of a_j), so every gradient is, and not by a constant factor",
                 seed=3, targets="onehot"),
@@ -935,7 +940,8 @@ DOCUMENT_FORMULAS: tuple[DocumentFormula, ...] = (
         cases=(
             FormulaCase(
                 "2-2-2, ½Σ(a − t)²", _NET_003_SE, doc003_layers_step4,
-                Expect(agree=False, layer=2, delta=False, findings=(("transpose", "W2"),)),
+                Expect(agree=False, layer=2, delta=False, findings=(("mistake", "W2"),),
+                       mistakes=("transposed_gradient",)),
                 "only dW_2 changes, to its transpose (square here, 2 × 2): the deltas are right", seed=3),
         ),
     ),
@@ -1255,7 +1261,8 @@ DOCUMENT_FORMULAS: tuple[DocumentFormula, ...] = (
         corrected="∂CE/∂X_j = Σ_k (−l_k/O_k)·∂O_k/∂X_j = O_j Σ_k l_k − l_j",
         cases=(
             FormulaCase("the product as written, one-hot targets", _NET_004_CLS, doc004_single_term_output_delta,
-                        Expect(agree=False, layer=2, delta=True),
+                        Expect(agree=False, layer=2, delta=True, findings=(("mistake", None),),
+                               mistakes=("softmax_diagonal",)),
                         "the output delta is wrong (−l(1 − O) instead of O − l), so dW_2 and, through it, dW_1 are; "
                         "no bias anywhere", seed=7, targets="onehot"),
         ),
@@ -1328,7 +1335,9 @@ DOCUMENT_FORMULAS: tuple[DocumentFormula, ...] = (
             FormulaCase("σ'(a) read as a(1 − a), Σ(y − ŷ)²", _NET_000_REGRESSOR_SUM, doc000_regressor, _AGREE,
                         "the chain rule of Σ(y − ŷ)²", seed=1),
             FormulaCase("σ'(a) read as σ' evaluated at a, Σ(y − ŷ)²", _NET_000_REGRESSOR_SUM,
-                        doc000_regressor_sigma_prime_at_output, Expect(agree=False, layer=1, delta=True),
+                        doc000_regressor_sigma_prime_at_output,
+                        Expect(agree=False, layer=1, delta=True, findings=(("mistake", None),),
+                               mistakes=("derivative_at_activation",)),
                         "only the hidden delta changes, by an elementwise ratio: W1 and b1 are wrong, layer 2 right",
                         seed=1),
         ),
@@ -1386,8 +1395,9 @@ def _finding_summary(f) -> str:
         conv = {"half": "the ½", "mean": "sum vs mean", "half_mean": "½ and 1/N", "sign": "sign"}
         names = [conv[c] for c in f.detail["conventions"]]
         return head + " × reference" + (f" ({', '.join(names)})" if names else " (no known convention)")
-    if f.kind == "transpose":
-        return f"d{f.detail['parameter']} is the transpose of the reference"
+    if f.kind == "mistake":
+        where = f" in layer {f.detail['layer']}" if f.detail.get("layer") else ""
+        return f"the named mistake `{f.detail['mistake']}`{where}"
     if f.kind == "shape":
         return f"d{f.text.removeprefix('the gradient for ')}"
     return f.text

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = str(ROOT / "scripts" / "compare.py")
 DOCUMENTS = ["000 classifier", "000 regressor", "001 general MLP", "002 worked example", "003 example 2",
              "003 perceptron", "004 regressor", "004 classifier"]
-REPORT_KEYS = {"schema", "model", "n_batch", "dtype", "n_params", "candidate", "jax_method", "numerical", "oracles",
+REPORT_KEYS = {"schema", "input_gradient", "model", "n_batch", "dtype", "n_params", "candidate", "jax_method", "numerical", "oracles",
                "parameters", "directional", "layers", "localisation", "diagnosis", "worst", "ok", "verdict"}
 
 

@@ -50,6 +50,7 @@ def test_tool_finds_what_the_reasoning_predicts(formula, case, reports):
     # a wrong δ (the pattern it leaves) versus a mistake in forming dW/db from a right δ
     assert ("forming the gradient" not in loc.text) == e.delta, loc.text
     assert [(f.kind, f.detail.get("parameter")) for f in report.diagnosis] == list(e.findings), str(report)
+    assert [f.detail["mistake"] for f in report.diagnosis if f.kind == "mistake"] == list(e.mistakes), str(report)
     factors = [f for f in report.diagnosis if f.kind == "factor"]
     if e.factor is not None:
         assert factors[0].detail["factor"] == pytest.approx(e.factor, rel=1e-9)
