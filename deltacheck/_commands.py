@@ -155,7 +155,7 @@ def build_parser(version: str) -> ArgParser:
     p = ArgParser(prog="deltacheck", usage=USAGE, description=DESCRIPTION,
                   formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"deltacheck {version}")
-    sub = p.add_subparsers(title="commands", metavar="COMMAND", dest="command")
+    sub = p.add_subparsers(title="commands", metavar="COMMAND", dest="command", prog="deltacheck")
     for add in (_compare, _sweep, _example, _errata):
         add(sub)
     return p

@@ -37,8 +37,9 @@ def main(argv=None, *, prog: str = "deltacheck") -> int:
         return 2
     except BrokenPipeError:
         # Python flushes stdout once more at exit; pointing it at devnull lets that succeed.
+        # 141 = 128 + SIGPIPE, what a shell reports for a tool killed by a closed pipe: never 1 (disagree).
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        return 141
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

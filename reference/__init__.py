@@ -23,6 +23,8 @@ fresh NumPy arrays in the params' dtype (float64 or float32); callers' arrays
 are never modified.  JAX's x64 mode is only enabled inside a scoped
 ``jax.enable_x64`` context, never globally.
 """
+from deltacheck import __version__
+
 from .comparison import GradientReport, check_gradients, compare, compare_perceptron, step_curve
 from .fast import Derivatives, fast_derivatives
 from .model import deltas, forward, gradients, input_gradient, loss
@@ -55,6 +57,7 @@ from .worked_examples import (
 from .document_formulas import DOCUMENT_FORMULAS, DocumentFormula, check_formulas, formula_errata_markdown
 
 __all__ = [
+    "__version__",
     "TOLERANCES",
     "Derivatives",
     "KinkCrossingError",
