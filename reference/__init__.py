@@ -23,7 +23,7 @@ fresh NumPy arrays in the params' dtype (float64 or float32); callers' arrays
 are never modified.  JAX's x64 mode is only enabled inside a scoped
 ``jax.enable_x64`` context, never globally.
 """
-from deltacheck import __version__
+from ._version import __version__
 
 from .comparison import GradientReport, check_gradients, compare, compare_perceptron, step_curve
 from .fast import Derivatives, fast_derivatives
