@@ -41,12 +41,8 @@ def test_example_by_id_in_a_real_process_outside_the_repo(tmp_path):
     assert "18 claims: 16 match, 0 rounding, 2 wrong" in r.stdout
 
 
-def test_errata_check_in_a_real_process(tmp_path):
-    r = subprocess_cli("errata", "--check", ROOT / "docs" / "errata.md", cwd=tmp_path)
-    assert r.returncode == 0, r.stderr + "\nrun: python scripts/make_errata.py"
-
-
 def test_errata_output_and_a_stale_file(capsys, tmp_path):
+    # (a real process: tests/test_worked_examples.py runs scripts/make_errata.py --check)
     page = tmp_path / "errata.md"
     code, out, _ = cli(capsys, "errata", "--output", page)
     assert code == 0 and page.read_text(encoding="utf-8") == (ROOT / "docs" / "errata.md").read_text(encoding="utf-8")

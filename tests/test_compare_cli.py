@@ -135,19 +135,13 @@ def test_legacy_example_flag_exits_1_for_wrong_claims(capsys):
     assert d["any_wrong"] is True and d["counts"]["wrong"] == 2
 
 
-def test_sweep_json(capsys):
-    code, out, err = cli(capsys, "sweep", "3", "--json")
-    assert code == 0, err
-    d = json.loads(out)
+def test_sweep_json_in_a_real_process(tmp_path):
+    r = subprocess_cli("sweep", "3", "--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
     assert {"n", "agreed", "disagreed", "architectures", "worst", "smallest_failing", "ok"} <= set(d)
     assert (d["n"], d["agreed"], d["smallest_failing"], d["ok"]) == (3, 3, None, True)
     assert set(d["worst"]) == {"jax", "central", "complex_step"}
-
-
-def test_sweep_in_a_real_process(tmp_path):
-    r = subprocess_cli("sweep", "2", cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-    assert "agreed: 2 of 2" in r.stdout and "smallest failing case: none" in r.stdout
 
 
 def test_sweep_shrinks_a_failure_to_the_smallest_network(monkeypatch, capsys):
@@ -213,3 +207,30 @@ def test_closed_pipe_ends_quietly_with_141():
     _, err = p.communicate(timeout=120)
     assert "Traceback" not in err and err == ""
     assert p.returncode == 141  # 128 + SIGPIPE, never 1 (which means "disagree")
+
+
+def test_a_long_sweep_is_announced_with_an_estimate(monkeypatch, capsys):
+    from reference.cli import sweep
+
+    monkeypatch.setattr(sweep, "_ANNOUNCE_SECONDS", 0.0)
+    code, out, err = cli(capsys, "sweep", "3")
+    assert code == 0
+    (line,) = [line for line in err.splitlines() if line.strip()]
+    assert line.startswith("sweep: 3 random problems (float64); roughly ") and line.endswith("at the pace of the first")
+    assert "agreed: 3 of 3" in out
+
+
+def test_progress_bar_is_tqdm_when_installed_and_silent_without(monkeypatch):
+    from reference.cli import _progress
+
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    silent = _progress.bar(5, "sweep")
+    silent.update()
+    silent.close()
+    assert type(silent).__name__ == "_NoBar"
+    monkeypatch.delitem(sys.modules, "tqdm")
+    tqdm = pytest.importorskip("tqdm")
+    bar = _progress.bar(5, "sweep")
+    assert isinstance(bar, tqdm.tqdm)
+    bar.close()
+    assert [_progress.human_seconds(s) for s in (0.2, 42, 600, 7200)] == ["1 s", "42 s", "10 min", "2.0 h"]
