@@ -177,7 +177,9 @@ def infer_network_shape(path, layout: str = "row") -> tuple[tuple[int, ...], tup
         if l == 1:
             sizes.append(n_in)
         elif n_in != sizes[-1]:
-            raise FileError(f"{path}: key 'W{l}' has {n_in} inputs but W{l - 1} has {sizes[-1]} outputs")
+            hint = ("W read as (n_in, n_out); --layout column reads (n_out, n_in)" if layout == "row"
+                    else "W read as (n_out, n_in) under --layout column")
+            raise FileError(f"{path}: key 'W{l}' has {n_in} inputs but W{l - 1} has {sizes[-1]} outputs ({hint})")
         sizes.append(n_out)
     return tuple(sizes), tuple(("b", l) in leaves for l in range(1, n + 1))
 
