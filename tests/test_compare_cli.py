@@ -181,11 +181,13 @@ def test_plot_writes_a_png(capsys, tmp_path):
 def test_a_long_check_is_announced_on_stderr(monkeypatch, capsys):
     from reference.cli import compare
 
-    monkeypatch.setattr(compare, "_ANNOUNCE_EVALUATIONS", 10)
-    code, out, err = cli(capsys, "compare", "--sizes", "3,2")
+    monkeypatch.setattr(compare, "_ANNOUNCE_PARAMS", 10)
+    monkeypatch.setattr(compare, "_PROXY_PARAMS", 10)
+    code, out, err = cli(capsys, "compare", "--sizes", "4,3,3", "--loss", "cross_entropy")
     assert code == 0
     (line,) = err.strip().splitlines()
-    assert line.startswith("compare: 8 parameters, central differences") and "roughly" in line
+    assert line.startswith("compare: 27 parameters, central differences and the complex step per parameter: "
+                           "roughly ")
     assert "compare:" not in out
 
 

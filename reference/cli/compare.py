@@ -24,8 +24,10 @@ _NETWORK_OPTIONS = ("activations", "loss", "reduction", "half", "no_bias", "l2",
 _DEFAULT_OUTPUT = {"cross_entropy": "softmax", "binary_cross_entropy": "sigmoid"}
 #: --entries prints every gradient entry; beyond this many it is not a table anyone reads.
 _MAX_ENTRIES = 500
-#: Announce the work (stderr) when the per-parameter oracles will evaluate the loss this many times.
-_ANNOUNCE_EVALUATIONS = 20_000
+#: Announce the work (stderr) when the per-parameter oracles run on at least this many parameters.
+_ANNOUNCE_PARAMS = 3_000
+#: The proxy network the estimate is timed on has about this many parameters.
+_PROXY_PARAMS = 1_500
 
 
 # ---------------------------------------------------------------------------
@@ -353,37 +355,48 @@ def _require_matplotlib() -> None:
 
 
 def _announce_long(net, args) -> None:
-    """One line on stderr before a check that will take a while: what, and roughly how long."""
+    """One line on stderr before a check that will take a while: what, and roughly how long.
+
+    Only per-parameter differences run long: every perturbed parameter set is a
+    full copy of θ, so their cost grows as n_params².  The estimate times the
+    same two oracles on a proxy network -- this one's depth, activations, loss
+    and batch, widths scaled down to about ``_PROXY_PARAMS`` parameters -- and
+    scales the time by ``(n_params / proxy n_params)²``.
+    """
     import time
 
     import numpy as np
 
     import manual_bp as bp
+    import reference as ref
     from reference.comparison import MAX_PER_PARAMETER
 
     from ._progress import announce, human_seconds
 
-    n = sum(n_in * n_out + (n_out if b else 0) for (n_in, n_out), b in zip(zip(net.sizes, net.sizes[1:]), net.bias))
+    n = _n_params(net)
     per_parameter = args.numerical == "per_parameter" or (args.numerical == "auto" and n <= MAX_PER_PARAMETER)
-    if args.numerical == "none":
+    if not per_parameter or n < _ANNOUNCE_PARAMS:
         return
-    # Central differences cost 2 loss evaluations per parameter and the complex step about 4 (complex
-    # arithmetic); the directional check a few per direction, so only the per-parameter mode runs long.
-    evaluations = 6 * n if per_parameter else 6 * args.directions
-    if evaluations < _ANNOUNCE_EVALUATIONS:
-        return
+    factor = (_PROXY_PARAMS / n) ** 0.5
+    sizes = tuple(max(1, round(w * factor)) for w in net.sizes)
+    if net.loss in ("cross_entropy", "binary_cross_entropy") or "softmax" in map(str, net.activations):
+        sizes = sizes[:-1] + (max(2, sizes[-1]),)
+    proxy = bp.Network(sizes, net.activations, net.loss, reduction=net.reduction, half=net.half, bias=net.bias,
+                       l2=net.l2)
     rng = np.random.default_rng(0)
-    params = bp.init_params(net, seed=rng, dtype=np.dtype(args.dtype))
-    x, y = _batch(net, rng, args.batch or 5, np.dtype(args.dtype))
-    times = []
-    for _ in range(3):  # the best of three: the first call also warms caches
-        t = time.perf_counter()
-        bp.loss(net, params, x, y)
-        times.append(time.perf_counter() - t)
-    one = min(times)
-    announce(f"compare: {n:,} parameters, central differences and the complex step per parameter "
-             f"(about {evaluations:,} loss evaluations): roughly {human_seconds(one * evaluations)}; "
-             "--numerical directional is faster")
+    params = bp.init_params(proxy, seed=rng, dtype=np.dtype(args.dtype))
+    x, y = _batch(proxy, rng, args.batch or 5, np.dtype(args.dtype))
+    t = time.perf_counter()
+    ref.central_difference_gradients(proxy, params, x, y, check_kinks=False)
+    ref.complex_step_gradients(proxy, params, x, y)
+    seconds = (time.perf_counter() - t) * (n / _n_params(proxy)) ** 2
+    announce(f"compare: {n:,} parameters, central differences and the complex step per parameter: roughly "
+             f"{human_seconds(seconds)} (--numerical directional takes seconds)")
+
+
+def _n_params(net) -> int:
+    return sum(n_in * n_out + (n_out if b else 0)
+               for n_in, n_out, b in zip(net.sizes[:-1], net.sizes[1:], net.bias))
 
 
 # ---------------------------------------------------------------------------
