@@ -1,15 +1,15 @@
 """Pay JAX's compilation before a Hypothesis test starts timing, so reuse works under the default deadline.
 
-``reference.compare`` (hence ``check_gradients``) answers small nets -- widths
-and batch up to 8 -- through :func:`reference.fast_derivatives`, one compiled
-function per ``(depth, dtype)``.  The first call for each costs ~0.5 s, which
+``reference.compare`` (hence ``check_gradients``) answers small nets -- widths,
+batch and depth up to 8 -- through :func:`reference.fast_derivatives`, one
+compiled function per dtype.  The first call costs a few seconds, which
 inside a test body trips Hypothesis's 200 ms deadline (``DeadlineExceeded``,
 then ``FlakyFailure`` when the replay is fast).  :func:`warmed` wraps a
 strategy factory such as ``reference.strategies.problems`` so the strategy it
 returns compiles those functions in ``st.deferred``'s definition: Hypothesis
 runs that once, while validating the strategy before the first example, and
 counts it neither against the deadline nor as slow data generation.  Later
-draws and test bodies pay ~0.15 ms per call.
+draws and test bodies pay about a millisecond per call.
 
 Nets wider than 8 units or batches above 8 go through the plain
 ``reference.gradients`` (jitted per architecture, ~0.2 s per new shape), which
@@ -31,7 +31,7 @@ _DEFAULT_DEPTHS = (1, 5)
 def warm_up(depths, dtype=np.float64) -> None:
     """Compile ``reference.compare``'s JAX function for every depth in ``depths`` (weight layers) and ``dtype``.
 
-    Cheap when already compiled (~0.15 ms per depth).
+    Cheap when already compiled (about a millisecond per depth; one compilation serves depths 1-8).
     """
     import manual_bp as bp
 

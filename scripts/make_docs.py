@@ -63,6 +63,16 @@ def report_forgot_half() -> str:
     return _tail(str(ref.compare(net, params, x, y, candidate=my_gradients)), "localisation:") + "\n"
 
 
+def derivation_story() -> str:
+    """The README's "My derivation" code block, run as written: the end of what it prints."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    code = re.search(r"<!-- derivation-code -->\n```python\n(.*?)```", readme, re.S).group(1)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md (derivation-code)", "exec"), {"__name__": "readme_derivation"})
+    return _tail(out.getvalue(), "localisation:")
+
+
 def shell_files(directory: Path) -> None:
     """The files of the shell story: a 3-4-2 tanh network's parameters, a batch, and another program's
     gradients whose output bias gradient was averaged over the batch instead of summed."""
@@ -132,6 +142,7 @@ def bad_input() -> str:
 GENERATORS = {
     "compare-documents": compare_documents,
     "report-forgot-half": report_forgot_half,
+    "derivation-story": derivation_story,
     "shell-story": shell_story,
     "bad-input": bad_input,
 }

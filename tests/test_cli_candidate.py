@@ -6,7 +6,6 @@ wrappers; the right answer is always the oracles', never manual_bp's.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import sys
 import uuid
@@ -135,11 +134,6 @@ def test_plugin_is_imported_before_the_network_is_built(capsys, module, tmp_path
     assert_usage_error(*cli(capsys, "compare", *LINEAR, "--plugin", "no_such_plugin_xyz"))
 
 
-_HAS_LAYOUT = "layout" in inspect.signature(reference.compare).parameters
-_HAS_PER_SAMPLE = "per_sample" in inspect.signature(reference.compare).parameters
-
-
-@pytest.mark.skipif(not _HAS_LAYOUT, reason="reference.compare(layout=) arrives with issue 10 (helper i10d)")
 def test_column_layout_candidate(capsys, module):
     code, out, err = cli(capsys, "compare", *LINEAR, "--candidate", f"{module}:by_hand_column", "--layout", "column")
     assert code == 0, err
@@ -147,18 +141,9 @@ def test_column_layout_candidate(capsys, module):
     assert code == 0
 
 
-@pytest.mark.skipif(not _HAS_PER_SAMPLE, reason="reference.compare(per_sample=) arrives with issue 10 (helper i10d)")
 def test_per_sample_candidate(capsys, module):
     code, out, err = cli(capsys, "compare", *LINEAR, "--candidate", f"{module}:by_hand_one_sample", "--per-sample")
     assert code == 0, err
-
-
-@pytest.mark.skipif(_HAS_LAYOUT and _HAS_PER_SAMPLE, reason="reference.compare has layout= and per_sample=")
-def test_layout_without_the_keyword_is_a_clear_usage_error(capsys, module):
-    flag = ["--layout", "column"] if not _HAS_LAYOUT else ["--per-sample"]
-    code, out, err = cli(capsys, "compare", *LINEAR, "--candidate", f"{module}:by_hand_column", *flag)
-    assert_usage_error(code, out, err)
-    assert "which this installed version lacks" in err
 
 
 def test_candidate_in_a_real_process_outside_the_repo(tmp_path):

@@ -9,7 +9,6 @@ files (``reference.cli.files``).
 """
 from __future__ import annotations
 
-import inspect
 import json
 import sys
 from pathlib import Path
@@ -238,17 +237,7 @@ def _candidate_kwargs(args, *, from_file: bool = False) -> dict:
     if args.candidate is None:
         return {}
     kw = {"candidate": _guarded(load_function(args.candidate, "--candidate"), args.candidate)}
-    wanted = {"layout": args.layout, "per_sample": args.per_sample}
-    defaults = {"layout": "row", "per_sample": False}
-    from reference import compare
-
-    accepted = inspect.signature(compare).parameters
-    for key, value in wanted.items():
-        if value != defaults[key]:
-            if key not in accepted:
-                flag = "--layout column" if key == "layout" else "--per-sample"
-                raise UsageError(f"{flag} needs reference.compare({key}=...), which this installed version lacks")
-            kw[key] = value
+    kw["layout"], kw["per_sample"] = args.layout, args.per_sample
     return kw
 
 
