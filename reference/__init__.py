@@ -53,6 +53,7 @@ from .worked_examples import (
 )
 
 from .document_formulas import DOCUMENT_FORMULAS, DocumentFormula, check_formulas, formula_errata_markdown
+from .taylor import TaylorResult, plot_taylor, taylor_test
 
 __all__ = [
     "TOLERANCES",
@@ -92,4 +93,8 @@ __all__ = [
     "DocumentFormula",
     "check_formulas",
     "formula_errata_markdown",
+    # the Taylor remainder test (order 2 = right gradient, no tolerance)
+    "TaylorResult",
+    "plot_taylor",
+    "taylor_test",
 ]
