@@ -28,7 +28,7 @@ has to be found is the range of steps where the order can be read:
   from the *smallest* steps: the last ``FIT_STEPS`` consecutive steps above
   the floor; larger ones are dropped ("above").
 
-The automatic ladder starts at ``h₀ = max(1, ‖θ_S‖)`` (``θ_S`` the leaves the
+The automatic ladder starts at ``h₀``, the power of 2 at or above ``max(1, ‖θ_S‖)`` (``θ_S`` the leaves the
 direction moves) and halves ``LADDER_LENGTH[dtype]`` times, far past the
 floor; all steps of one direction are evaluated in one broadcast pass.  The
 layers below the first perturbed one are evaluated once, and the first
@@ -57,6 +57,7 @@ from .model import forward_xp, loss_xp
 __all__ = [
     "FIT_STEPS",
     "FLOOR_FACTOR",
+    "USED_STEPS",
     "LADDER_LENGTH",
     "MIN_STEPS",
     "TaylorDirection",
@@ -75,24 +76,32 @@ LADDER_LENGTH = {np.dtype(np.float64): 40, np.dtype(np.float32): 28}
 #: at most 1/8 and one observed order by at most log₂(9/7) ≈ 0.36, and the
 #: least-squares fit over several steps by less.
 FLOOR_FACTOR = 8.0
-#: The verdict is the least-squares slope of log r₁ against log h over the
-#: last FIT_STEPS usable steps (FIT_STEPS − 1 halvings); the order can only be
-#: read from at least MIN_STEPS consecutive usable steps.
-FIT_STEPS = 5
+#: The steps used are the last run of consecutive usable steps, at most
+#: USED_STEPS of them (the smallest: closest to h → 0); the fitted order is
+#: the least-squares slope of log r₁ against log h over the last FIT_STEPS of
+#: them (two halvings: far enough down that the large steps' higher-order
+#: terms are gone, in float32 too, where only 3–8 steps are usable).  The
+#: order can only be read from at least MIN_STEPS consecutive usable steps.
+USED_STEPS = 8
+FIT_STEPS = 3
 MIN_STEPS = 3
 _EPS = {np.dtype(np.float64): float(np.finfo(np.float64).eps), np.dtype(np.float32): float(np.finfo(np.float32).eps)}
 _TWIN = {np.dtype(np.float64): np.dtype(np.float32), np.dtype(np.float32): np.dtype(np.float64)}
 _KINKED = ("relu", "leaky_relu")
 # Perturbed sets per broadcast pass: rows · max(perturbed parameters, batch · width) <= this.
 _MAX_ELEMENTS_PER_CHUNK = 1 << 22
+# Headroom on float64's rounding noise, which is estimated from float32's (see _noise).
+_ESTIMATE_SAFETY = 16.0
 # Rows of the ladder re-evaluated in the twin precision to measure ν.
 _TWIN_EVERY = 4
 
 _WHY = {
-    "above": "larger than the FIT_STEPS smallest usable steps (before the h → 0 regime is needed)",
+    "above": "larger than the USED_STEPS smallest usable steps (the h → 0 regime is read below them)",
     "floor": "r₁ below FLOOR_FACTOR × the measured rounding noise of L(θ + hv) − L(θ)",
     "kink": "the step moves a relu/leaky_relu pre-activation across 0, so L is not smooth over it",
     "gap": "usable, but separated from the smallest usable steps by a dropped one",
+    "sign": "at or above the last sign change of R₁ in the run: two terms cancel there, not yet h → 0",
+    "isolated": "above the floor, but not in a run of MIN_STEPS consecutive usable steps (noise)",
 }
 
 
@@ -118,13 +127,19 @@ class TaylorDirection:
     ladder_r0: np.ndarray
     ladder_r1: np.ndarray
     reasons: list  # per ladder step: "used", "above", "floor", "kink", "gap"
-    noise: float  # ν, the measured rounding noise of L(θ + hv) − L(θ)
+    ladder_noise: np.ndarray  # ν per step: the measured rounding noise of L(θ + hv) − L(θ)
     slope_g: float  # ⟨g, v⟩, the candidate's directional derivative
     slope_error: float | None  # ≈ ∇L·v − ⟨g, v⟩, from the smallest used step
-    verdict: str  # "order", "exact", "kink", "unresolved"
+    verdict: str  # "order", "exact", "rising", "kink", "unresolved"
     order: float | None
     ok: bool | None
     n_usable: int  # consecutive usable steps before trimming to FIT_STEPS
+
+    @property
+    def noise(self) -> float:
+        """ν at the smallest used step (at the smallest step if none was used)."""
+        u = self.used
+        return float(self.ladder_noise[u[-1] if u.size else -1])
 
     @property
     def used(self) -> np.ndarray:
@@ -154,13 +169,20 @@ class TaylorDirection:
             return ("r₁ at the rounding floor at every step: g is exact along v to working precision "
                     "(and L has no visible curvature along v)")
         if self.verdict == "kink":
-            return "no verdict: every step above the rounding floor crosses a relu/leaky_relu kink"
+            return ("no verdict: every step with r₁ above the rounding floor crosses a relu/leaky_relu kink "
+                    "(below the kink's distance r₁ is at the floor)")
+        if self.verdict == "rising":
+            return (f"no verdict: the orders rise toward 2 (last {self.orders[-1]:.2f}, fitted {self.order:.2f}) "
+                    "until the rounding floor cuts them off, so the h → 0 order is not visible")
         if self.verdict == "unresolved":
             return (f"no verdict: only {self.n_usable} consecutive step(s) between the largest step and the "
                     f"rounding floor (need {MIN_STEPS})")
         p = int(np.round(self.order))
         if p == 2:
             return "r₁ shrinks like h²: g is the gradient along v"
+        if self.ok:
+            return (f"r₁ shrinks like h^{self.order:.2f}, faster than h² (L's h² coefficient along v is small): "
+                    "no h term, so g is the gradient along v")
         if p == 1:
             return (f"r₁ shrinks like h: g is wrong along v (⟨g, v⟩ = {self.slope_g:.6g}, "
                     f"the loss says {self.slope_g + self.slope_error:.6g})")
@@ -169,7 +191,7 @@ class TaylorDirection:
     def dropped(self) -> list:
         """``[{"reason", "why", "steps"}]`` for each reason a step was not used."""
         out = []
-        for reason in ("above", "gap", "kink", "floor"):
+        for reason in ("above", "gap", "sign", "kink", "isolated", "floor"):
             steps = [float(h) for h, r in zip(self.ladder_steps, self.reasons) if r == reason]
             if steps:
                 out.append({"reason": reason, "why": _WHY[reason], "count": len(steps), "steps": steps})
@@ -187,8 +209,9 @@ class TaylorDirection:
             "r0": self.r0.tolist(),
             "r1": self.r1.tolist(),
             "orders": self.orders.tolist(),
-            "used": {"count": int(self.used.size), "usable": self.n_usable,
-                     "why": f"the last (smallest) {FIT_STEPS} consecutive steps with r₁ above the floor"},
+            "used": {"count": int(self.used.size), "usable": self.n_usable, "fitted": min(FIT_STEPS, int(self.used.size)),
+                     "why": (f"the last (smallest) run of consecutive steps with r₁ above the floor, at most "
+                             f"{USED_STEPS}; the order is fitted on the last {FIT_STEPS}")},
             "dropped": self.dropped(),
             "noise": self.noise,
             "floor": FLOOR_FACTOR * self.noise,
@@ -197,7 +220,8 @@ class TaylorDirection:
         }
         if ladder:
             d["ladder"] = {"steps": self.ladder_steps.tolist(), "r0": self.ladder_r0.tolist(),
-                           "r1": self.ladder_r1.tolist(), "reasons": list(self.reasons)}
+                           "r1": self.ladder_r1.tolist(), "noise": self.ladder_noise.tolist(),
+                           "reasons": list(self.reasons)}
         return d
 
 
@@ -317,7 +341,7 @@ class TaylorResult:
             w = _worst(dirs)
             ok = _combine_ok(d.ok for d in dirs)
             word = {True: "ok", False: "WRONG", None: "no verdict"}[ok]
-            if w.verdict == "order":
+            if w.order is not None:
                 orders = "/".join(f"{d.order:.2f}" if d.order is not None else "—" for d in dirs)
                 head = f"order {orders}"
                 tail = (f"{w.used.size} steps h {w.steps[0]:.1e}…{w.steps[-1]:.1e}"
@@ -447,6 +471,14 @@ def _ladder(spec, params, x, y, g, V, hs, dtype):
     if Vb0 is not None:
         dz = dz + Vb0.astype(dtype)
     dz = np.broadcast_to(np.asarray(dz, dtype), (x.shape[0], spec.sizes[l0 + 1]))
+    # The twin computes layer l0's shift itself: dz's rounding (relative ε, so an error ∝ h in
+    # L(θ + hv), which a constant floor would miss) is then part of what the twin measures.
+    twin_dtype = _TWIN[dtype]
+    dz_twin = 0
+    if VW0 is not None:
+        dz_twin = a0.astype(twin_dtype) @ VW0.astype(dtype).astype(twin_dtype)
+    if Vb0 is not None:
+        dz_twin = dz_twin + Vb0.astype(dtype).astype(twin_dtype)
     # <g, d>: layer l0's step is h·v exactly as far as the z-shift sees it (rounded relative ε);
     # later layers' steps are the differences fl(θ + hv) − θ, exact in float64.
     gd = hs * sum(float(np.sum(gk * vk)) for gk, vk in zip(g[l0], V[l0]) if vk is not None)
@@ -457,7 +489,6 @@ def _ladder(spec, params, x, y, g, V, hs, dtype):
     n_moved = sum(params[l][k].size for l in layers[1:] for k in (0, 1) if V[l][k] is not None)
     width = x.shape[0] * max(spec.sizes[l0 + 1:])
     chunk = max(1, _MAX_ELEMENTS_PER_CHUNK // max(n_moved, width))
-    twin_dtype = _TWIN[dtype]
     twin_rows = np.unique(np.r_[0, np.arange(0, S, _TWIN_EVERY), S - 1])
     L = np.empty(S)
     L_twin = {}
@@ -491,7 +522,7 @@ def _ladder(spec, params, x, y, g, V, hs, dtype):
             t_params = [tuple(None if p is None else (p[sel] if p.ndim == q + 1 else p).astype(twin_dtype)
                               for p, q in zip(pair, (2, 1)))
                         for pair in sub_params]
-            t_e = [e[0][sel].astype(twin_dtype)] + e[1:]
+            t_e = [h[sel].astype(twin_dtype)[:, None, None] * dz_twin] + e[1:]
             vals = loss_xp(np, sub, t_params, a0.astype(twin_dtype), y.astype(twin_dtype), t_e)
             L_twin.update(zip(tw.tolist(), np.atleast_1d(vals).astype(np.float64).tolist()))
         if kinked:
@@ -502,59 +533,108 @@ def _ladder(spec, params, x, y, g, V, hs, dtype):
                 base_pattern = pattern[0]  # row 0 is h = 0
             crossed[rows] = (pattern != base_pattern).any(axis=1)
     L += l2_extra
-    noise = _noise(L, L_twin, dtype, twin_dtype, l2_extra)
+    unit = (0.5 if spec.half else 1.0) / (x.shape[0] if spec.reduction == "mean" else 1)
+    noise = _noise(L, L_twin, dtype, twin_dtype, l2_extra, unit)
     n_eval = S + len(L_twin)
     return L, gd, crossed, noise, n_eval
 
 
-def _noise(L, L_twin, dtype, twin_dtype, l2_extra):
-    """``ν``: rounding noise of ``L(θ + hv) − L(θ)`` in ``dtype``, measured against the twin precision."""
-    rows = sorted(L_twin)
-    main = L[rows] - l2_extra[rows]
-    twin = np.array([L_twin[r] for r in rows])
-    err = main - twin  # L_dtype − L_twin at each sampled row (the same inputs)
-    if not np.isfinite(err).all():  # e.g. float64 values beyond float32's range: fall back to ε·|L|
-        raw = 0.0
-    else:
-        raw = float(np.max(np.abs(err - err[0])))
-        if twin_dtype.itemsize < dtype.itemsize:
-            raw *= _EPS[dtype] / _EPS[twin_dtype]  # the twin was the coarser precision: scale its error down
-    # Never below a quarter ulp of |L|: the last rounding of the batch sum alone is about that.
-    return max(raw, 0.25 * _EPS[dtype] * abs(float(L[0])), np.finfo(np.float64).tiny)
+def _noise(L, L_twin, dtype, twin_dtype, l2_extra, unit):
+    """``ν`` per ladder row ``(S,)``: rounding noise of ``L(θ + hv) − L(θ)`` in ``dtype``.
+
+    Measured on the sampled rows as ``|err_k − err_0|``, ``err = L_dtype − L_twin`` at
+    the same inputs; row ``k`` takes the largest over sampled rows with ``h ≤ 8·h_k``
+    (noise grows with ``|L(θ + hv)|``, so the large steps' noise must not raise the
+    floor of the small ones, and rows between samples are covered).
+    """
+    rows = np.array(sorted(L_twin))
+    err = L[rows] - l2_extra[rows] - np.array([L_twin[r] for r in rows])
+    S = L.size
+    # Never below a quarter ulp of max(|L|, one unit of per-sample loss): the last rounding of
+    # the batch sum alone is about that, and a loss of exactly 0 is still a sum of rounded terms.
+    low = 0.25 * _EPS[dtype] * max(abs(float(L[0])), unit)
+    if not np.isfinite(err).all():  # e.g. float64 values beyond float32's range: the lower bound only
+        return np.full(S, low)
+    dev = np.abs(err - err[0])
+    if twin_dtype.itemsize < dtype.itemsize:
+        # The twin was the coarser precision: its error scaled down by ε64/ε32 estimates ours, and
+        # an estimate (not a measurement) gets a factor 16 of headroom (a 4× miss was seen); float64 has
+        # halvings to spare (two fewer of ~20).
+        dev *= _ESTIMATE_SAFETY * _EPS[dtype] / _EPS[twin_dtype]
+    nu = np.empty(S)
+    for k in range(S):
+        near = dev[rows >= k - 3]
+        nu[k] = near.max() if near.size else dev[-1]
+    return np.maximum(nu, low)
 
 
 def _read(name, index, hs, L, gd, crossed, noise, slope_g, trim: bool) -> TaylorDirection:
     """Pick the usable steps of one ladder and fit the order."""
     R0 = L[1:] - L[0]
     R1 = R0 - gd[1:]
-    steps, r0, r1, cr = hs[1:], np.abs(R0), np.abs(R1), crossed[1:]
-    floor = FLOOR_FACTOR * noise
-    reasons = ["kink" if c else ("floor" if v < floor else "ok") for c, v in zip(cr, r1)]
-    # The last run of consecutive usable steps (smallest h): that is where h → 0 is read.
-    end = max((i for i, r in enumerate(reasons) if r == "ok"), default=None)
-    if end is None:
-        kink_free = not cr.all()
-        verdict = "exact" if kink_free else "kink"
-        ok = True if kink_free else None
+    steps, r0, r1, cr, noise = hs[1:], np.abs(R0), np.abs(R1), crossed[1:], noise[1:]
+    reasons = ["kink" if c else ("floor" if v < FLOOR_FACTOR * n else "ok") for c, v, n in zip(cr, r1, noise)]
+    # The last run of at least MIN_STEPS consecutive usable steps (smallest h): that is where
+    # h → 0 is read.  Shorter runs below it are noise poking over the floor ("isolated").
+    runs, i = [], 0
+    while i < len(reasons):
+        if reasons[i] == "ok":
+            j = i
+            while j + 1 < len(reasons) and reasons[j + 1] == "ok":
+                j += 1
+            runs.append((i, j))
+            i = j + 1
+        else:
+            i += 1
+    if not runs:
+        # Exact only if r₁ is at the floor at *every* step; above the floor only where a kink is
+        # crossed means the steps that could show an order are spoilt by it: no verdict.
+        exact = not any(c and v >= FLOOR_FACTOR * n for c, v, n in zip(cr, r1, noise))
+        verdict, ok = ("exact", True) if exact else ("kink", None)
         return TaylorDirection(name, index, steps, r0, r1, reasons, noise, slope_g, None, verdict, None, ok, 0)
-    start = end
-    while start > 0 and reasons[start - 1] == "ok":
-        start -= 1
-    n_usable = end - start + 1
-    first = max(start, end - FIT_STEPS + 1) if trim else start
-    for i, r in enumerate(reasons):
-        if r == "ok":
-            reasons[i] = "used" if first <= i <= end else ("gap" if i < start else "above")
-    if n_usable < MIN_STEPS:
-        for i in range(first, end + 1):
-            reasons[i] = "above"
+    long_runs = [r for r in runs if r[1] - r[0] + 1 >= MIN_STEPS]
+    if not long_runs:
+        n_usable = max(j - i + 1 for i, j in runs)
+        reasons = ["isolated" if r == "ok" else r for r in reasons]
         return TaylorDirection(name, index, steps, r0, r1, reasons, noise, slope_g, None, "unresolved", None,
                                None, n_usable)
-    idx = np.arange(first, end + 1)
+    start, end = long_runs[-1]
+    # A sign change of R₁ inside the run means two terms of different order cancel there
+    # (c h² against d h³, or a wrong g's e·h against c h²): the order is read below it only.
+    flips = [i for i in range(start, end) if np.sign(R1[i]) != np.sign(R1[i + 1])]
+    if flips:
+        for i in range(start, flips[-1] + 1):
+            reasons[i] = "sign"
+        start = flips[-1] + 1
+    n_usable = end - start + 1
+    if n_usable < MIN_STEPS:
+        reasons = ["isolated" if r == "ok" else r for r in reasons]
+        return TaylorDirection(name, index, steps, r0, r1, reasons, noise, slope_g, None, "unresolved", None,
+                               None, n_usable)
+    first = max(start, end - USED_STEPS + 1) if trim else start
+    for i, r in enumerate(reasons):
+        if r == "ok":
+            if first <= i <= end:
+                reasons[i] = "used"
+            elif start <= i < first:
+                reasons[i] = "above"
+            else:
+                reasons[i] = "gap" if i < start else "isolated"
+    idx = np.arange(max(first, end - FIT_STEPS + 1), end + 1)
     order = float(np.polyfit(np.log2(steps[idx]), np.log2(r1[idx]), 1)[0])
+    last = float(np.log2(r1[end - 1] / r1[end]))
     slope_error = float(R1[end] / steps[end])
-    ok = bool(np.round(order) == 2)
-    return TaylorDirection(name, index, steps, r0, r1, reasons, noise, slope_g, slope_error, "order", order, ok,
+    # Order 2 (or more: when L's h² coefficient along v is tiny, the h³ term shows within the
+    # visible steps) means r₁ has no h term; order 1 means it has one, so ⟨g, v⟩ is wrong.
+    if order >= 1.5:
+        verdict, ok = "order", True
+    elif last >= 1.5:
+        # Orders still rising toward 2 where the floor cuts them off: the visible steps are
+        # not yet in the h → 0 regime (a wrong g's orders fall toward 1 instead).
+        verdict, ok = "rising", None
+    else:
+        verdict, ok = "order", False
+    return TaylorDirection(name, index, steps, r0, r1, reasons, noise, slope_g, slope_error, verdict, order, ok,
                            n_usable)
 
 
@@ -637,7 +717,9 @@ def taylor_test(net, params, x, y, *, candidate=None, gradients=None, per_parame
         for i, V in enumerate(_directions(rng, spec, cparams, gleaves, int(n_directions), dtype)):
             if user_steps is None:
                 norm = np.sqrt(sum(float(np.sum(cparams[l][k].astype(np.float64) ** 2)) for _, l, k in gleaves))
-                hs = max(1.0, norm) * 0.5 ** np.arange(LADDER_LENGTH[dtype] + 1)
+                # h₀ a power of 2 ≥ max(1, ‖θ_S‖): every step is exact in both precisions.
+                h0 = 2.0 ** np.ceil(np.log2(max(1.0, norm)))
+                hs = h0 * 0.5 ** np.arange(LADDER_LENGTH[dtype] + 1)
             else:
                 hs = user_steps
             hs = np.r_[0.0, hs].astype(dtype).astype(np.float64)  # steps as the dtype holds them
@@ -691,7 +773,7 @@ def plot_taylor(result: TaylorResult, path) -> None:
             span = h[used] if used.size > 1 else h
             for p, ls in ((1, "--"), (2, ":")):
                 ax.loglog(span, r_ref * (span / h_ref) ** p, ls, color="gray", label=f"slope {p}")
-        ax.axhline(FLOOR_FACTOR * d.noise, color="red", lw=0.8, label="rounding floor")
+        ax.loglog(h, FLOOR_FACTOR * d.ladder_noise, color="red", lw=0.8, label="rounding floor (8ν)")
         title = f"{d.name}: " + (f"order {d.order:.2f}" if d.order is not None else d.verdict)
         title += {True: " ok", False: " WRONG", None: " (no verdict)"}[d.ok]
         ax.set_title(title, fontsize=10)
