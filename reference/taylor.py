@@ -172,7 +172,7 @@ class TaylorDirection:
             return ("no verdict: every step with r₁ above the rounding floor crosses a relu/leaky_relu kink "
                     "(below the kink's distance r₁ is at the floor)")
         if self.verdict == "rising":
-            return (f"no verdict: the orders rise toward 2 (last {self.orders[-1]:.2f}, fitted {self.order:.2f}) "
+            return (f"no verdict: the orders still rise (last {self.orders[-1]:.2f}, fitted {self.order:.2f}) "
                     "until the rounding floor cuts them off, so the h → 0 order is not visible")
         if self.verdict == "unresolved":
             return (f"no verdict: only {self.n_usable} consecutive step(s) between the largest step and the "
@@ -552,7 +552,10 @@ def _noise(L, L_twin, dtype, twin_dtype, l2_extra, unit):
     S = L.size
     # Never below a quarter ulp of max(|L|, one unit of per-sample loss): the last rounding of
     # the batch sum alone is about that, and a loss of exactly 0 is still a sum of rounded terms.
-    low = 0.25 * _EPS[dtype] * max(abs(float(L[0])), unit)
+    # When ν is only estimated (float64, from float32's noise, which at tiny h does not scale
+    # with ε: a float32 step below ulp(z) is absorbed where a float64 one is not), it is also
+    # kept above 4 ulps of |L|, the size of the systematic offset seen near the floor.
+    low = (0.25 if twin_dtype.itemsize > dtype.itemsize else 4.0) * _EPS[dtype] * max(abs(float(L[0])), unit)
     if not np.isfinite(err).all():  # e.g. float64 values beyond float32's range: the lower bound only
         return np.full(S, low)
     dev = np.abs(err - err[0])
@@ -589,7 +592,10 @@ def _read(name, index, hs, L, gd, crossed, noise, slope_g, trim: bool) -> Taylor
     if not runs:
         # Exact only if r₁ is at the floor at *every* step; above the floor only where a kink is
         # crossed means the steps that could show an order are spoilt by it: no verdict.
-        exact = not any(c and v >= FLOOR_FACTOR * n for c, v, n in zip(cr, r1, noise))
+        # Unless L itself is flat over the kink-free steps (r₀ at the floor too: a leaf that
+        # does not move L, e.g. into dead relus, whose g must be and is 0 to working precision).
+        exact = (not any(c and v >= FLOOR_FACTOR * n for c, v, n in zip(cr, r1, noise))
+                 or all(v < FLOOR_FACTOR * n for c, v, n in zip(cr, r0, noise) if not c))
         verdict, ok = ("exact", True) if exact else ("kink", None)
         return TaylorDirection(name, index, steps, r0, r1, reasons, noise, slope_g, None, verdict, None, ok, 0)
     long_runs = [r for r in runs if r[1] - r[0] + 1 >= MIN_STEPS]
@@ -628,9 +634,9 @@ def _read(name, index, hs, L, gd, crossed, noise, slope_g, trim: bool) -> Taylor
     # visible steps) means r₁ has no h term; order 1 means it has one, so ⟨g, v⟩ is wrong.
     if order >= 1.5:
         verdict, ok = "order", True
-    elif last >= 1.5:
-        # Orders still rising toward 2 where the floor cuts them off: the visible steps are
-        # not yet in the h → 0 regime (a wrong g's orders fall toward 1 instead).
+    elif last >= 1.5 or last - float(np.log2(r1[idx[0]] / r1[idx[1]])) >= 0.5:
+        # Orders still rising (toward 2) where the floor cuts them off: the visible steps are
+        # not yet in the h → 0 regime (a wrong g's orders fall toward 1 and stay there).
         verdict, ok = "rising", None
     else:
         verdict, ok = "order", False
