@@ -594,8 +594,8 @@ def _read(name, index, hs, L, gd, crossed, noise, slope_g, trim: bool) -> Taylor
         # crossed means the steps that could show an order are spoilt by it: no verdict.
         # Unless L itself is flat over the kink-free steps (r₀ at the floor too: a leaf that
         # does not move L, e.g. into dead relus, whose g must be and is 0 to working precision).
-        exact = (not any(c and v >= FLOOR_FACTOR * n for c, v, n in zip(cr, r1, noise))
-                 or all(v < FLOOR_FACTOR * n for c, v, n in zip(cr, r0, noise) if not c))
+        flat = [v < FLOOR_FACTOR * n for c, v, n in zip(cr, r0, noise) if not c]
+        exact = not any(c and v >= FLOOR_FACTOR * n for c, v, n in zip(cr, r1, noise)) or (flat and all(flat))
         verdict, ok = ("exact", True) if exact else ("kink", None)
         return TaylorDirection(name, index, steps, r0, r1, reasons, noise, slope_g, None, verdict, None, ok, 0)
     long_runs = [r for r in runs if r[1] - r[0] + 1 >= MIN_STEPS]
