@@ -60,6 +60,7 @@ __all__ = [
     "USED_STEPS",
     "LADDER_LENGTH",
     "MIN_STEPS",
+    "MIN_STEPS_WRONG",
     "TaylorDirection",
     "TaylorParameter",
     "TaylorResult",
@@ -85,6 +86,8 @@ FLOOR_FACTOR = 8.0
 USED_STEPS = 8
 FIT_STEPS = 3
 MIN_STEPS = 3
+#: A "wrong" verdict (order below 1.5) needs at least this many consecutive usable steps.
+MIN_STEPS_WRONG = 4
 _EPS = {np.dtype(np.float64): float(np.finfo(np.float64).eps), np.dtype(np.float32): float(np.finfo(np.float32).eps)}
 _TWIN = {np.dtype(np.float64): np.dtype(np.float32), np.dtype(np.float32): np.dtype(np.float64)}
 _KINKED = ("relu", "leaky_relu")
@@ -174,6 +177,9 @@ class TaylorDirection:
         if self.verdict == "rising":
             return (f"no verdict: the orders still rise (last {self.orders[-1]:.2f}, fitted {self.order:.2f}) "
                     "until the rounding floor cuts them off, so the h → 0 order is not visible")
+        if self.verdict == "unresolved" and self.order is not None:
+            return (f"no verdict: order {self.order:.2f} on only {self.n_usable} consecutive steps above the "
+                    f"rounding floor (a wrong g needs {MIN_STEPS_WRONG})")
         if self.verdict == "unresolved":
             return (f"no verdict: only {self.n_usable} consecutive step(s) between the largest step and the "
                     f"rounding floor (need {MIN_STEPS})")
@@ -550,12 +556,13 @@ def _noise(L, L_twin, dtype, twin_dtype, l2_extra, unit):
     rows = np.array(sorted(L_twin))
     err = L[rows] - l2_extra[rows] - np.array([L_twin[r] for r in rows])
     S = L.size
-    # Never below a quarter ulp of max(|L|, one unit of per-sample loss): the last rounding of
-    # the batch sum alone is about that, and a loss of exactly 0 is still a sum of rounded terms.
-    # When ν is only estimated (float64, from float32's noise, which at tiny h does not scale
-    # with ε: a float32 step below ulp(z) is absorbed where a float64 one is not), it is also
-    # kept above 4 ulps of |L|, the size of the systematic offset seen near the floor.
-    low = (0.25 if twin_dtype.itemsize > dtype.itemsize else 4.0) * _EPS[dtype] * max(abs(float(L[0])), unit)
+    # Measured or not, ν is kept above 2 ulps of |L|: L(θ + hv) and L(θ) are each rounded to
+    # the dtype at the end, and differences of 2.3 ulps were seen where the max over the sampled
+    # rows said 0.5.  4 ulps when ν is only estimated (float64, from float32's noise, which at
+    # tiny h does not scale with ε: a float32 step below ulp(z) is absorbed where a float64 one
+    # is not; misses of 4× were seen).  |L| is replaced by one unit of per-sample loss when
+    # smaller: a loss of exactly 0 is still a sum of rounded terms.
+    low = (2.0 if twin_dtype.itemsize > dtype.itemsize else 4.0) * _EPS[dtype] * max(abs(float(L[0])), unit)
     if not np.isfinite(err).all():  # e.g. float64 values beyond float32's range: the lower bound only
         return np.full(S, low)
     dev = np.abs(err - err[0])
@@ -634,6 +641,10 @@ def _read(name, index, hs, L, gd, crossed, noise, slope_g, trim: bool) -> Taylor
     # visible steps) means r₁ has no h term; order 1 means it has one, so ⟨g, v⟩ is wrong.
     if order >= 1.5:
         verdict, ok = "order", True
+    elif end - first + 1 < MIN_STEPS_WRONG:
+        # Three steps (two orders) just under h₀ can still be pre-asymptotic (float32, where the
+        # floor comes early); "wrong" is only said on at least three orders.
+        verdict, ok = "unresolved", None
     elif last >= 1.5 or last - float(np.log2(r1[idx[0]] / r1[idx[1]])) >= 0.5:
         # Orders still rising (toward 2) where the floor cuts them off: the visible steps are
         # not yet in the h → 0 regime (a wrong g's orders fall toward 1 and stay there).
