@@ -190,8 +190,8 @@ class TaylorDirection:
             return (f"r₁ shrinks like h^{self.order:.2f}, faster than h² (L's h² coefficient along v is small): "
                     "no h term, so g is the gradient along v")
         if p == 1:
-            return (f"r₁ shrinks like h: g is wrong along v (⟨g, v⟩ = {self.slope_g:.6g}, "
-                    f"the loss says {self.slope_g + self.slope_error:.6g})")
+            return (f"r₁ shrinks like h: g is wrong along v (⟨g, v⟩ = {self.slope_g:.4g}, "
+                    f"the loss says ≈ {self.slope_g + self.slope_error:.4g})")
         return f"r₁ shrinks like h^{self.order:.2f}, neither h (wrong g) nor h² (right g)"
 
     def dropped(self) -> list:
