@@ -422,3 +422,30 @@ def test_plot_taylor_names_the_missing_dependency(monkeypatch):
     with pytest.raises(TypeError, match="TaylorResult"):
         plot_taylor(r.to_dict(), "unused.png")
     assert isinstance(r, TaylorResult)
+
+
+# ---------------------------------------------------------------------------
+# The round-1 catalogue (tests/test_catches_bugs.py): the Taylor test alone finds every mutant
+# ---------------------------------------------------------------------------
+
+def _catalogue():
+    from test_catches_bugs import MUTANTS
+
+    return MUTANTS
+
+
+@pytest.mark.parametrize("name, patches, kwargs", _catalogue(), ids=[m[0] for m in _catalogue()])
+def test_taylor_finds_every_catalogued_mutant(monkeypatch, name, patches, kwargs):
+    from hypothesis import find
+
+    from test_catches_bugs import _FIND
+
+    for obj, attr, value in patches:
+        monkeypatch.setattr(obj, attr, value)
+
+    def wrong(p):
+        return taylor_test(p.net, p.params, p.x, p.y).ok is False
+
+    p = find(dst.problems(kink_margin=KINK_MARGIN, **kwargs), wrong, settings=_FIND)
+    r = taylor_test(p.net, p.params, p.x, p.y)
+    assert abs(r.order - 1) < 0.5, str(r)  # found as order 1, not as some stray order
