@@ -162,9 +162,10 @@ class TaylorDirection:
 
     @property
     def orders(self) -> np.ndarray:
-        """Observed orders ``log₂(r₁(h)/r₁(h/2))`` between consecutive used steps."""
-        r1 = self.r1
-        return np.log2(r1[:-1] / r1[1:]) if r1.size > 1 else np.zeros(0)
+        """Observed orders ``log(r₁(h)/r₁(h')) / log(h/h')`` between consecutive used steps
+        (``log₂(r₁(h)/r₁(h/2))`` on the automatic ladder)."""
+        r1, h = self.r1, self.steps
+        return np.log2(r1[:-1] / r1[1:]) / np.log2(h[:-1] / h[1:]) if r1.size > 1 else np.zeros(0)
 
     @property
     def message(self) -> str:
@@ -635,7 +636,10 @@ def _read(name, index, hs, L, gd, crossed, noise, slope_g, trim: bool) -> Taylor
                 reasons[i] = "gap" if i < start else "isolated"
     idx = np.arange(max(first, end - FIT_STEPS + 1), end + 1)
     order = float(np.polyfit(np.log2(steps[idx]), np.log2(r1[idx]), 1)[0])
-    last = float(np.log2(r1[end - 1] / r1[end]))
+    def _order(i):  # observed order between steps i and i + 1
+        return float(np.log2(r1[i] / r1[i + 1]) / np.log2(steps[i] / steps[i + 1]))
+
+    last = _order(end - 1)
     slope_error = float(R1[end] / steps[end])
     # Order 2 (or more: when L's h² coefficient along v is tiny, the h³ term shows within the
     # visible steps) means r₁ has no h term; order 1 means it has one, so ⟨g, v⟩ is wrong.
@@ -645,7 +649,7 @@ def _read(name, index, hs, L, gd, crossed, noise, slope_g, trim: bool) -> Taylor
         # Three steps (two orders) just under h₀ can still be pre-asymptotic (float32, where the
         # floor comes early); "wrong" is only said on at least three orders.
         verdict, ok = "unresolved", None
-    elif last >= 1.5 or last - float(np.log2(r1[idx[0]] / r1[idx[1]])) >= 0.5:
+    elif last >= 1.5 or last - _order(idx[0]) >= 0.5:
         # Orders still rising (toward 2) where the floor cuts them off: the visible steps are
         # not yet in the h → 0 regime (a wrong g's orders fall toward 1 and stay there).
         verdict, ok = "rising", None

@@ -449,3 +449,12 @@ def test_taylor_finds_every_catalogued_mutant(monkeypatch, name, patches, kwargs
     p = find(dst.problems(kink_margin=KINK_MARGIN, **kwargs), wrong, settings=_FIND)
     r = taylor_test(p.net, p.params, p.x, p.y)
     assert abs(r.order - 1) < 0.5, str(r)  # found as order 1, not as some stray order
+
+
+def test_user_steps_need_not_be_halvings():
+    # Orders are slopes in log–log, so steps a factor 10 apart still read 2 (and 1 when wrong).
+    net, params, x, y = _small()
+    steps = [1e-1 * 10.0 ** -k for k in range(5)]
+    assert np.allclose(taylor_test(net, params, x, y, steps=steps).directions[0].orders, 2, atol=0.1)
+    d = taylor_test(net, params, x, y, steps=steps, candidate=_scaled("W1", 1.5)).directions[0]
+    assert d.ok is False and abs(d.orders[-1] - 1) < 0.1
