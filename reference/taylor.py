@@ -25,27 +25,33 @@ has to be found is the range of steps where the order can be read:
 * **Asymptotics.**  Large steps are not yet in the ``h → 0`` regime, and a
   slightly wrong ``g`` shows order 2 at large ``h`` (where ``c h²`` dominates
   its error ``e·h``) and order 1 only at small ``h``.  So the verdict comes
-  from the *smallest* steps: the last ``FIT_STEPS`` consecutive steps above
-  the floor; larger ones are dropped ("above").
+  from the *smallest* steps: the last run of consecutive steps above the
+  floor (at most ``USED_STEPS``; larger ones are dropped as "above"), below
+  the last sign change of ``R₁`` in it, with the order fitted on the last
+  ``FIT_STEPS``.
 
-The automatic ladder starts at ``h₀``, the power of 2 at or above ``max(1, ‖θ_S‖)`` (``θ_S`` the leaves the
-direction moves) and halves ``LADDER_LENGTH[dtype]`` times, far past the
-floor; all steps of one direction are evaluated in one broadcast pass.  The
-layers below the first perturbed one are evaluated once, and the first
-perturbed layer's ``z`` is affine in ``h`` (``z + h·(a V + v_b)``), so each
-step costs a forward pass through the layers above it only.
+The automatic ladder starts at ``h₀``, the power of 2 at or above
+``max(1, ‖θ_S‖)`` (``θ_S`` the leaves the direction moves), and halves
+``LADDER_LENGTH[dtype]`` times, far past the floor; all steps of one
+direction are evaluated in one broadcast pass.  The layers below the first
+perturbed one are evaluated once, and the first perturbed layer's ``z`` is
+affine in ``h`` (``z + h·(a V + v_b)``), so each step costs a forward pass
+through the layers above it only.
 
-Verdicts per direction (``verdict`` key): ``"order"`` (an order was fitted;
-``ok`` when it rounds to 2), ``"exact"`` (``r₁`` at the rounding floor at
-every kink-free step: ``⟨g, v⟩`` is exact to working precision and ``L`` has
-no visible curvature along ``v``; counts as ok), ``"kink"`` (every step above
-the floor crosses a kink: no verdict, ``ok`` None) and ``"unresolved"``
-(fewer than ``MIN_STEPS`` consecutive usable steps: no verdict, ``ok`` None).
+Verdicts per direction (``verdict`` key; docs/taylor.md has the table):
+``"order"`` (an order was fitted: ``ok`` True when it is >= 1.5, i.e. rounds
+to 2 or more; False when below on at least ``MIN_STEPS_WRONG`` steps whose
+orders are not still rising), ``"exact"`` (``r₁`` at the rounding floor at
+every step, or ``L`` itself flat over the kink-free steps: ``⟨g, v⟩`` is exact
+to working precision; ok), and the no-verdict ones, ``ok`` None:
+``"rising"`` (the orders still rise when the floor cuts them off),
+``"unresolved"`` (too few consecutive usable steps) and ``"kink"`` (every step
+above the floor crosses a relu/leaky_relu kink).
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -57,10 +63,10 @@ from .model import forward_xp, loss_xp
 __all__ = [
     "FIT_STEPS",
     "FLOOR_FACTOR",
-    "USED_STEPS",
     "LADDER_LENGTH",
     "MIN_STEPS",
     "MIN_STEPS_WRONG",
+    "USED_STEPS",
     "TaylorDirection",
     "TaylorParameter",
     "TaylorResult",
@@ -81,7 +87,7 @@ FLOOR_FACTOR = 8.0
 #: USED_STEPS of them (the smallest: closest to h → 0); the fitted order is
 #: the least-squares slope of log r₁ against log h over the last FIT_STEPS of
 #: them (two halvings: far enough down that the large steps' higher-order
-#: terms are gone, in float32 too, where only 3–8 steps are usable).  The
+#: terms are gone, in float32 too, where only 3–9 steps are usable).  The
 #: order can only be read from at least MIN_STEPS consecutive usable steps.
 USED_STEPS = 8
 FIT_STEPS = 3
@@ -294,7 +300,6 @@ class TaylorResult:
     evaluations: int  # losses evaluated (ladder rows, plus the rows re-evaluated to measure ν)
     seconds: float
     auto_steps: bool = True
-    _all: list = field(default_factory=list, repr=False)
 
     @property
     def worst(self) -> TaylorDirection:
@@ -517,9 +522,9 @@ def _ladder(spec, params, x, y, g, V, hs, dtype):
                     l2_extra[rows] += spec.l2 * np.einsum("sij,sij->s", step, 2 * W.astype(np.float64) + step)
                 W = Wp
             if Vb is not None:
-                bp = b + h[:, None] * Vb.astype(dtype)
-                gd[rows] += (bp.astype(np.float64) - b.astype(np.float64)) @ g[l][1]
-                b = bp
+                b_moved = b + h[:, None] * Vb.astype(dtype)
+                gd[rows] += (b_moved.astype(np.float64) - b.astype(np.float64)) @ g[l][1]
+                b = b_moved
             sub_params.append((W, b))
         L[rows] = loss_xp(np, sub, sub_params, a0, y, e)
         # The same rows re-evaluated in the other precision: their difference measures rounding.
