@@ -447,6 +447,15 @@ def _directions(rng, spec, params, leaves, n_directions, dtype):
     return out
 
 
+def _kinks(act) -> tuple:
+    """The kink points of one layer's activation: ``act.kinks`` where the spec holds
+    activation objects, else relu/leaky_relu's 0 from a ``(name, slope)`` pair."""
+    kinks = getattr(act, "kinks", None)
+    if kinks is not None:
+        return tuple(float(k) for k in kinks)
+    return (0.0,) if act[0] in _KINKED else ()
+
+
 def _sub_spec(spec, l0):
     # The network above layer l0, fed a_{l0} instead of x; l2 is added separately (in closed form).
     return spec._replace(sizes=spec.sizes[l0:], activations=spec.activations[l0:], bias=spec.bias[l0:], l2=0.0)
@@ -471,7 +480,7 @@ def _ladder(spec, params, x, y, g, V, hs, dtype):
     l0 = layers[0]
     a0 = _prefix_input(spec, params, x, l0, dtype)
     sub = _sub_spec(spec, l0)
-    kinked = [m for m, (name, _) in enumerate(sub.activations) if name in _KINKED]
+    kinked = [(m, k) for m, act in enumerate(sub.activations) for k in _kinks(act)]
     S = hs.size
     hs_dt = hs.astype(dtype)
     hs = hs_dt.astype(np.float64)  # the steps as actually taken
@@ -539,8 +548,8 @@ def _ladder(spec, params, x, y, g, V, hs, dtype):
             L_twin.update(zip(tw.tolist(), np.atleast_1d(vals).astype(np.float64).tolist()))
         if kinked:
             zs, _ = forward_xp(np, sub, sub_params, a0, e)
-            pattern = np.concatenate([(np.broadcast_to(zs[m], (rows.size,) + zs[m].shape[-2:]) > 0)
-                                      .reshape(rows.size, -1) for m in kinked], axis=1)
+            pattern = np.concatenate([(np.broadcast_to(np.real(zs[m]), (rows.size,) + zs[m].shape[-2:]) > k)
+                                      .reshape(rows.size, -1) for m, k in kinked], axis=1)
             if base_pattern is None:
                 base_pattern = pattern[0]  # row 0 is h = 0
             crossed[rows] = (pattern != base_pattern).any(axis=1)
