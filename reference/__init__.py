@@ -60,6 +60,7 @@ from .worked_examples import (
 )
 
 from .document_formulas import DOCUMENT_FORMULAS, DocumentFormula, check_formulas, formula_errata_markdown
+from .taylor import TaylorResult, plot_taylor, taylor_test
 
 __all__ = [
     "__version__",
@@ -108,4 +109,8 @@ __all__ = [
     "DocumentFormula",
     "check_formulas",
     "formula_errata_markdown",
+    # the Taylor remainder test (order 2 = right gradient, no tolerance)
+    "TaylorResult",
+    "plot_taylor",
+    "taylor_test",
 ]
