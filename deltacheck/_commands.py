@@ -35,7 +35,7 @@ deltacheck compare                       the documents' networks, one row each
        deltacheck compare --sizes 4,3,3 --activations sigmoid,softmax --loss cross_entropy [--entries]
        deltacheck compare --candidate mygrads:gradients [--layout column] [--per-sample] [--sizes ...]
        deltacheck compare --params p.npz --data d.npz [--grads g.npz] [--spec net.toml | --sizes ...]
-       ... --json | --plot FILE.png"""
+       ... --taylor | --json | --plot FILE.png"""
 
 COMPARE_DESCRIPTION = """\
 Each report gives, per parameter (W1, b1, ...), the error against every
@@ -89,8 +89,11 @@ def add_compare_arguments(p: argparse.ArgumentParser, *, legacy_modes: bool = Fa
                    "5,000 parameters)")
     p.add_argument("--directions", type=int_at_least(1), default=2, help="random directions for the directional check")
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
-    p.add_argument("--plot", metavar="FILE.png", help="save the finite-difference error against step size (needs "
-                   "matplotlib)")
+    p.add_argument("--taylor", action="store_true",
+                   help="run the Taylor remainder test on any size of network (default: on where it is cheap, "
+                   "nets checked per parameter): orders 2 right, 1 wrong, no tolerance")
+    p.add_argument("--plot", metavar="FILE.png", help="save the finite-difference error against step size, or with "
+                   "--taylor log r0 and log r1 against log h with slope-1 and slope-2 guides (needs matplotlib)")
     if legacy_modes:  # scripts/compare.py's older spellings of `deltacheck sweep N` and `deltacheck example FILE`
         mode = p.add_mutually_exclusive_group()
         mode.add_argument("--sweep", type=int_at_least(1), metavar="N", help=argparse.SUPPRESS)

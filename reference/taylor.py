@@ -96,7 +96,6 @@ MIN_STEPS = 3
 MIN_STEPS_WRONG = 4
 _EPS = {np.dtype(np.float64): float(np.finfo(np.float64).eps), np.dtype(np.float32): float(np.finfo(np.float32).eps)}
 _TWIN = {np.dtype(np.float64): np.dtype(np.float32), np.dtype(np.float32): np.dtype(np.float64)}
-_KINKED = ("relu", "leaky_relu")
 # Perturbed sets per broadcast pass: rows · max(perturbed parameters, batch · width) <= this.
 _MAX_ELEMENTS_PER_CHUNK = 1 << 22
 # Headroom on float64's rounding noise, which is estimated from float32's (see _noise).
@@ -448,12 +447,8 @@ def _directions(rng, spec, params, leaves, n_directions, dtype):
 
 
 def _kinks(act) -> tuple:
-    """The kink points of one layer's activation: ``act.kinks`` where the spec holds
-    activation objects, else relu/leaky_relu's 0 from a ``(name, slope)`` pair."""
-    kinks = getattr(act, "kinks", None)
-    if kinks is not None:
-        return tuple(float(k) for k in kinks)
-    return (0.0,) if act[0] in _KINKED else ()
+    """The kink points of one layer's activation (``act.kinks``: where f' jumps)."""
+    return tuple(float(k) for k in act.kinks)
 
 
 def _sub_spec(spec, l0):

@@ -18,7 +18,7 @@ from _cli import ROOT, assert_usage_error, cli, subprocess_cli
 SCRIPT = str(ROOT / "scripts" / "compare.py")
 DOCUMENTS = ["000 classifier", "000 regressor", "001 general MLP", "002 worked example", "003 example 2",
              "003 perceptron", "004 regressor", "004 classifier"]
-REPORT_KEYS = {"schema", "input_gradient", "model", "n_batch", "dtype", "n_params", "candidate", "jax_method", "numerical", "oracles",
+REPORT_KEYS = {"schema", "input_gradient", "taylor", "model", "n_batch", "dtype", "n_params", "candidate", "jax_method", "numerical", "oracles",
                "parameters", "directional", "layers", "localisation", "diagnosis", "worst", "ok", "verdict"}
 
 
@@ -236,3 +236,22 @@ def test_progress_bar_is_tqdm_when_installed_and_silent_without(monkeypatch):
     assert isinstance(bar, tqdm.tqdm)
     bar.close()
     assert [_progress.human_seconds(s) for s in (0.2, 42, 600, 7200)] == ["1 s", "42 s", "10 min", "2.0 h"]
+
+
+def test_taylor_orders_in_text_json_and_plot(capsys, tmp_path):
+    """--taylor prints one order per parameter, puts them in JSON under "taylor", and --plot draws them."""
+    pytest.importorskip("matplotlib")
+    from deltacheck import main
+
+    net = ["--sizes", "4,3,3", "--activations", "sigmoid,softmax", "--loss", "cross_entropy"]
+    assert main(["compare", *net, "--taylor"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"taylor  {name}" in out for name in ("W1", "b1", "W2", "b2"))
+    assert main(["compare", *net, "--taylor", "--json"]) == 0
+    t = json.loads(capsys.readouterr().out)["taylor"]
+    assert t["ok"] is True and round(t["order"]) == 2
+    assert [p["name"] for p in t["parameters"]] == ["W1", "b1", "W2", "b2"]
+    assert all(p["ok"] and round(p["order"]) == 2 for p in t["parameters"])
+    png = tmp_path / "taylor.png"
+    assert main(["compare", *net, "--taylor", "--plot", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

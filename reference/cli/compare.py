@@ -66,8 +66,12 @@ def _validate(args) -> None:
         raise UsageError("--layout column describes your --candidate or your --params files: give one of them")
     if args.plot and not Path(args.plot).resolve().parent.is_dir():
         raise UsageError(f"--plot: directory {str(Path(args.plot).parent)!r} does not exist")
-    if args.plot and args.grads:
-        raise UsageError("--plot draws the oracles' curve; it does not use --grads")
+    if args.plot and args.grads and not args.taylor:
+        raise UsageError("--plot draws the oracles' curve; it does not use --grads (add --taylor for the Taylor plot "
+                         "of those gradients)")
+    one_network = args.sizes is not None or args.spec is not None or file_mode
+    if args.plot and args.taylor and not one_network:
+        raise UsageError("--plot with --taylor draws one network's Taylor test: give --sizes (or --spec, or --params)")
 
 
 # ---------------------------------------------------------------------------
@@ -393,7 +397,8 @@ def _n_params(net) -> int:
 # ---------------------------------------------------------------------------
 
 def _compare_kwargs(args) -> dict:
-    return {"numerical": args.numerical, "n_directions": args.directions, "seed": args.seed}
+    return {"numerical": args.numerical, "n_directions": args.directions, "seed": args.seed,
+            "taylor": True if args.taylor else None}
 
 
 def _run_documents(args) -> int:
@@ -456,7 +461,11 @@ def _run_network(args) -> int:
                 candidate, label = manual_bp.gradients, "manual_bp"
             _print_entries(net, params, x, y, candidate, label)
         print(report)
-    if args.plot:
+    if args.plot and args.taylor:
+        from reference.taylor import plot_taylor
+
+        plot_taylor(report.taylor, args.plot)
+    elif args.plot:
         _plot(args.plot, net, params, x, y)
     return 0 if report.ok else 1
 
