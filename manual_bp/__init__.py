@@ -41,7 +41,10 @@ from .perceptron import (
 )
 from .training import TrainResult, sgd_step, train
 
+__version__ = "0.1.0"
+
 __all__ = [
+    "__version__",
     # network spec
     "Network", "init_params", "REDUCTIONS", "INIT_SCHEMES",
     # activations and losses

@@ -23,6 +23,7 @@ fresh NumPy arrays in the params' dtype (float64 or float32); callers' arrays
 are never modified.  JAX's x64 mode is only enabled inside a scoped
 ``jax.enable_x64`` context, never globally.
 """
+from ._version import __version__
 from .checks import check_activation, check_loss
 from .comparison import GradientReport, check_gradients, compare, compare_perceptron, step_curve
 from .fast import Derivatives, fast_derivatives
@@ -60,8 +61,10 @@ from .worked_examples import (
 )
 
 from .document_formulas import DOCUMENT_FORMULAS, DocumentFormula, check_formulas, formula_errata_markdown
+from .taylor import TaylorResult, plot_taylor, taylor_test
 
 __all__ = [
+    "__version__",
     "assert_within_bound",
     "derivative_bounds",
     "gradient_bound",
@@ -111,4 +114,8 @@ __all__ = [
     "DocumentFormula",
     "check_formulas",
     "formula_errata_markdown",
+    # the Taylor remainder test (order 2 = right gradient, no tolerance)
+    "TaylorResult",
+    "plot_taylor",
+    "taylor_test",
 ]

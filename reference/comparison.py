@@ -40,6 +40,7 @@ an elementwise ratio: see :mod:`reference.tolerances` for why.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -98,6 +99,7 @@ LABELS = {
     "central": "central diff.",
     "complex_step": "complex step",
     "directional": "directional diff.",
+    "taylor": "Taylor test",
 }
 #: The tolerance-table kind each oracle is judged by.
 _KIND = {"jax": "jax", "central": "central", "complex_step": "complex_step", "directional": "directional"}
@@ -279,6 +281,8 @@ class GradientReport:
     #: ∂L/∂x (``(n_batch, sizes[0])``) against jax.grad and the complex step, a row named ``x``
     #: with layer 0, when the candidate offers an input gradient; else None.
     input_gradient: ParamComparison | None = None
+    #: The Taylor remainder test of the candidate's gradients (:func:`reference.taylor_test`), or None.
+    taylor: object = None
 
     @property
     def verdict(self) -> str:
@@ -288,7 +292,7 @@ class GradientReport:
         """Largest ``max_rel`` of the candidate against each oracle that ran (None if not comparable)."""
         out = {}
         for o in self.oracles:
-            if o.status == "skipped":
+            if o.status == "skipped" or o.name == "taylor":  # no tolerance: an order, not an error
                 continue
             if o.name == "directional":
                 out[o.name] = self.directional.errors["candidate"].max_rel
@@ -309,7 +313,7 @@ class GradientReport:
         """
         out = {}
         for o in self.oracles:
-            if o.status == "skipped":
+            if o.status == "skipped" or o.name == "taylor":  # no tolerance: an order, not an error
                 continue
             if o.name == "directional":
                 a = self.directional.errors["candidate"]
@@ -338,6 +342,7 @@ class GradientReport:
             "oracles": {o.name: o.to_dict() for o in self.oracles},
             "parameters": [p.to_dict() for p in self.params],
             "input_gradient": None if self.input_gradient is None else self.input_gradient.to_dict(),
+            "taylor": None if self.taylor is None else self.taylor.to_dict(),
             "directional": None if self.directional is None else self.directional.to_dict(),
             "layers": [lc.to_dict() for lc in self.layers],
             "localisation": None if self.localisation is None else self.localisation.to_dict(),
@@ -806,6 +811,7 @@ def _complex_step_input_gradient(spec, params, x, y, dtype):
 
 
 def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candidate_input_gradient=None,
+            taylor=None,
             layout: str = "row", per_sample: bool = False, numerical: str = "auto",
             max_per_parameter: int = MAX_PER_PARAMETER, n_directions: int = N_DIRECTIONS, seed=0,
             jax_path: str = "auto") -> GradientReport:
@@ -828,6 +834,16 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candida
         and (per-parameter mode) the complex step in ``x`` as a row ``x``
         (``report.input_gradient``, JSON ``"input_gradient"``); default
         ``manual_bp.input_gradient`` when ``candidate`` is None.
+    taylor : bool or None
+        Run the Taylor remainder test (:func:`reference.taylor_test`) on the
+        candidate's gradients: a verdict with no tolerance, the order at which
+        ``|L(θ + hv) − L(θ) − h⟨g, v⟩|`` shrinks as ``h`` halves (2 right, 1
+        wrong).  ``None`` (default): where it is cheap, i.e. in per-parameter
+        mode (a few hundred broadcast loss evaluations, milliseconds), with
+        one direction per parameter so the order names a wrong leaf; ``True``
+        also on large nets (one direction over all parameters, ~54 loss
+        evaluations); ``False``: never.  An order of 1 fails the check;
+        "no verdict" (a kink crossed, too few usable steps) does not.
     layout : {"row", "column"}
         The layout all three candidate functions take and return.  ``"column"``:
         params ``[(W (n_out, n_in), b (n_out, 1))]``, ``x (n_in, n_batch)``,
@@ -961,7 +977,7 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candida
             cd[l - 1], jd[l - 1], dtype, None if bounds is None else bounds[1][l - 1]))
                      for l in range(spec.n_layers, 0, -1)), "deltas"
 
-    return _build(
+    report = _build(
         model=_model_of(net, spec), n_batch=n_batch, dtype=dtype, n_params=n_params, candidate=name,
         jax_method=jmethod, numerical=mode, leaves=leaves, oracle_trees=trees, methods=methods, skipped=skipped,
         conv={"half": spec.half, "reduction": spec.reduction, "squared_error": spec.loss.name == "squared_error",
@@ -969,6 +985,30 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candida
         n_layers=spec.n_layers, layers_fn=layers_fn, directional=directional, kinks=has_kinks, step=step,
         input_leaf=input_leaf, mistakes_fn=mistakes_fn, layout=layout, jax_bounds=jax_bounds,
     )
+    if taylor is None:
+        taylor = mode == "per_parameter"
+    if not taylor:
+        return report
+    return _with_taylor(report, cparams, cx, cy, net, cand, per_parameter=n_params <= max_per_parameter, seed=seed)
+
+
+def _with_taylor(report: GradientReport, params, x, y, net, cand, *, per_parameter: bool, seed) -> GradientReport:
+    """``report`` with the Taylor remainder test of the candidate's (row-layout) gradients ``cand`` added:
+    an oracle line, the orders in the text, ``"taylor"`` in JSON, and a failed check when an order is 1."""
+    from .taylor import taylor_test
+
+    method = ("Taylor remainder test: the order at which |L(θ + hv) − L(θ) − h⟨g, v⟩| shrinks as h halves "
+              "(2: g is the gradient along v; 1: it is not)"
+              + ("; one direction over all parameters, then one per parameter" if per_parameter else ""))
+    if any(p.note for p in report.params):
+        status = OracleStatus("taylor", method, "skipped", None, "the candidate's gradients have the wrong shapes")
+        return dataclasses.replace(report, oracles=report.oracles + (status,))
+    tr = taylor_test(net, params, x, y, gradients=cand, per_parameter=per_parameter, seed=seed)
+    status = {True: "agree", False: "disagree", None: "skipped"}[tr.ok]
+    note = "" if tr.ok is not None else "no verdict: " + tr.worst.message
+    # The orders get their own section of the report (one line per parameter), not a diagnosis line.
+    return dataclasses.replace(report, taylor=tr, oracles=report.oracles + (OracleStatus("taylor", method, status, None,
+                               note),), ok=report.ok and tr.ok is not False)
 
 
 def _agreement_or_mismatch(actual, expected, dtype, bound=None) -> Agreement:
@@ -1204,7 +1244,7 @@ def _mark(a: Agreement, blamed: bool) -> str:
 
 def _format(r: GradientReport) -> str:
     status = {o.name: o for o in r.oracles}
-    cols = [o.name for o in r.oracles if o.status != "skipped" and o.name != "directional"]
+    cols = [o.name for o in r.oracles if o.status != "skipped" and o.name not in ("directional", "taylor")]
     numer = {
         "per_parameter": "per-parameter central differences and complex step",
         "directional": (f"central differences along {r.directional.n_directions if r.directional else 0} random "
@@ -1273,13 +1313,18 @@ def _format(r: GradientReport) -> str:
         lines += ["", "diagnosis:"]
         for f in r.diagnosis:
             lines += _wrapped(f.text, "  - ", "    ")
+    if r.taylor is not None:
+        lines += ["", "Taylor test (order of r₁(h) as h halves: 2 right, 1 wrong; no tolerance):"]
+        lines += ["  " + line for line in r.taylor.lines()]
     checks = [f"{LABELS[o.name]} {'agrees' if o.agrees_with_jax else 'DISAGREES'} with jax.grad"
               for o in r.oracles if o.agrees_with_jax is not None]
     if checks:
         lines += ["", "oracles: " + "; ".join(checks)]
-    agreed = [LABELS[o.name] for o in r.oracles if o.status == "agree"]
+    agreed = [LABELS[o.name] for o in r.oracles if o.status == "agree" and o.name != "taylor"]
     if r.ok:
         verdict = "AGREE: the candidate matches " + ", ".join(agreed) + " within the tolerance table"
+        if r.taylor is not None and r.taylor.ok:
+            verdict += ", and the Taylor test gives order 2"
     else:
         off = [LABELS[o.name] for o in r.oracles if o.status == "disagree"]
         verdict = "DISAGREE: the candidate differs from " + ", ".join(off)

@@ -31,6 +31,7 @@ from manual_bp import ELU, LeakyReLU, Network, get_activation
 from manual_bp.activations import ACTIVATIONS
 from manual_bp.losses import LOSSES as _REGISTERED_LOSSES
 
+from ._warm import warmed
 from .numerical import kink_distance
 
 __all__ = [
@@ -133,7 +134,7 @@ def networks(
     reductions=("sum", "mean"),
     half=None,
     bias=None,
-    l2=None,
+    l2=0.0,
 ):
     """A :class:`~manual_bp.Network` with ``min_depth..max_depth`` weight layers.
 
@@ -143,7 +144,8 @@ def networks(
     given.  ``hidden_activations``: names for the hidden layers (default: every
     registered elementwise activation).  ``half``/``bias``/``l2``: None to
     draw, or a fixed value (``half`` is only drawn for squared error; ``l2``
-    from :data:`L2_VALUES`, 0 half the time).
+    defaults to 0, no weight decay, and ``l2=None`` draws it from
+    :data:`L2_VALUES`, 0 half the time).
     """
     depth = draw(st.integers(min_depth, max_depth))
     sizes = tuple(draw(st.lists(st.integers(min_width, max_width), min_size=depth + 1, max_size=depth + 1)))
@@ -219,6 +221,7 @@ def targets(net, n_batch: int, *, dtype=np.float64, labels=None):
     )
 
 
+@warmed
 @st.composite
 def problems(
     draw,

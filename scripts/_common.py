@@ -1,54 +1,17 @@
-"""Helpers shared by the command-line scripts: argument errors as one line
-(exit status 2), a quiet end on a closed pipe or Ctrl-C, loss-curve summaries
+"""Helpers shared by the training scripts: argument errors as one line
+(exit status 2, from deltacheck._args), a quiet end on a closed pipe or Ctrl-C, loss-curve summaries
 and optional matplotlib plots."""
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import os
 import sys
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-class ArgParser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def int_at_least(minimum: int):
-    """An argparse ``type``: an int ``>= minimum``, else a one-line usage error naming the bound."""
-    def parse(text: str) -> int:
-        try:
-            n = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
-        if n < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {n}")
-        return n
-    return parse
-
-
-def positive_float(text: str) -> float:
-    """An argparse ``type``: a finite number > 0 (learning rates, budgets)."""
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not 0 < x < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
-    return x
-
-
-def widths(min_count: int):
-    """An argparse ``type``: at least ``min_count`` comma-separated widths, each >= 1 (``4,3,3``)."""
-    def parse(text: str) -> tuple[int, ...]:
-        try:
-            sizes = tuple(int(s) for s in text.split(","))
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected comma-separated widths such as 4,3,3, got {text!r}") from None
-        if len(sizes) < min_count or min(sizes) < 1:
-            raise argparse.ArgumentTypeError(f"expected at least {min_count} widths, all >= 1, got {text!r}")
-        return sizes
-    return parse
+# The argparse helpers are the command's own (one copy: deltacheck/_args.py).
+from deltacheck._args import ArgParser, int_at_least, positive_float, widths  # noqa: E402,F401
 
 
 def run_main(main) -> None:

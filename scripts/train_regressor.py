@@ -49,6 +49,7 @@ def run(*, hidden, epochs, lr, batch_size, seed):
         "train_mse": float(bp.loss(net, res.params, x[tr], y[tr])),
         "test_mse": float(bp.loss(net, res.params, x[te], y[te])),
         "test_variance": float(y[te].var()),
+        "params": res.params,
     }
 
 
@@ -66,7 +67,8 @@ def main(argv=None) -> int:
         require_matplotlib(p.prog)
     r = run(hidden=a.hidden, epochs=a.epochs, lr=a.lr, batch_size=a.batch_size or None, seed=a.seed)
     if a.json:
-        print(json.dumps({k: v for k, v in r.items() if k != "history"} | {"final_loss": r["history"][-1]}, indent=2))
+        print(json.dumps({k: v for k, v in r.items() if k not in ("history", "params")}
+                         | {"final_loss": r["history"][-1]}, indent=2))
     else:
         print(f"y = sin(x) + noise, 1-{a.hidden}-1 sigmoid/linear, MSE = (1/N)·Σ(ŷ − y)²; 150 training / 50 held-out "
               f"samples; lr {a.lr:g}, batch size {a.batch_size or 'full'}, seed {a.seed}")

@@ -17,8 +17,11 @@ Environment variables (see the README's Performance section for campaigns):
   ``<repo>/.hypothesis/examples``.  An absolute path, so every pytest-xdist
   worker (and any working directory) reads and writes the same database.
 - ``DELTACHECK_DB_SHARED``: further database directories, separated by
-  ``os.pathsep`` (e.g. other machines' databases synced here), replayed
-  read-only: their failures are tried first, nothing is written to them.
+  ``os.pathsep``, replayed read-only: their failures are tried first,
+  nothing is written to them.
+- ``DELTACHECK_REDIS``: ``redis://host:port`` of a Redis server that every
+  worker and machine shares (Hypothesis's ``RedisExampleDatabase``, extra
+  ``campaign``): a failure found by one is replayed first by all.
 
 Under pytest-xdist the coverage summary is merged from all workers.
 """
@@ -36,6 +39,8 @@ from hypothesis.database import DirectoryBasedExampleDatabase, MultiplexedDataba
 # test runs: every property that draws from the registry checks them too.
 import user_plugin  # noqa: F401,E402
 
+from reference._hypothesis_db import example_database  # noqa: E402
+
 
 def _database():
     own = DirectoryBasedExampleDatabase(
@@ -43,7 +48,8 @@ def _database():
     )
     shared = [ReadOnlyDatabase(DirectoryBasedExampleDatabase(d))
               for d in os.environ.get("DELTACHECK_DB_SHARED", "").split(os.pathsep) if d]
-    return MultiplexedDatabase(own, *shared) if shared else own
+    # DELTACHECK_REDIS=redis://host:port adds one Redis database that every worker and machine shares.
+    return example_database(MultiplexedDatabase(own, *shared) if shared else own)
 
 
 def _max_examples(default: int) -> int:

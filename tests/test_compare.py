@@ -19,7 +19,7 @@ from reference import strategies as dst
 
 from reference import comparison as cmp
 
-REPORT_KEYS = {"schema", "model", "n_batch", "dtype", "n_params", "candidate", "jax_method", "numerical", "oracles",
+REPORT_KEYS = {"schema", "taylor", "model", "n_batch", "dtype", "n_params", "candidate", "jax_method", "numerical", "oracles",
                "parameters", "input_gradient", "directional", "layers", "localisation", "diagnosis", "worst", "ok",
                "verdict"}
 PARAM_KEYS = {"name", "layer", "shape", "ok", "errors", "worst", "note"}
@@ -91,7 +91,9 @@ def test_manual_bp_agrees_and_the_report_is_complete():
     assert report.ok and report.verdict == "agree" and report.candidate == "manual_bp.gradients"
     assert [p.name for p in report.params] == ["W1", "b1", "W2", "b2"]
     assert [p.shape for p in report.params] == [(4, 3), (3,), (3, 3), (3,)]
-    assert {o.name: o.status for o in report.oracles} == {"jax": "agree", "central": "agree", "complex_step": "agree"}
+    assert {o.name: o.status for o in report.oracles} == {"jax": "agree", "central": "agree", "complex_step": "agree",
+                                                          "taylor": "agree"}
+    assert report.taylor.ok and [p.name for p in report.taylor.parameters] == ["W1", "b1", "W2", "b2"]
     assert report.numerical == "per_parameter" and report.localisation is None and not report.diagnosis
     assert [lc.quantity for lc in report.layers] == ["δ_2", "δ_1"]  # from the output back, manual_bp's deltas
     w1 = report.params[0]
