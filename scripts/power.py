@@ -111,16 +111,23 @@ def _choose_leaf(rng, grads, noise):
     return leaves[int(rng.integers(len(leaves)))][0], False, skipped
 
 
-def _fails(grads, net, params, x, y) -> bool | None:
-    """True if check_gradients raises AssertionError (caught), False if it passes, None on another error."""
+def _verdict(grads, net, params, x, y):
+    """``(failed, oracles that disagree)``, or ``(None, [])`` on an error.
+
+    ``reference.compare`` with its defaults, whose ``ok`` is exactly what
+    ``check_gradients`` asserts; the report also says which oracle objected.
+    """
     try:
-        reference.check_gradients(lambda *_: grads, net, params, x, y)
-    except AssertionError:
-        return True
+        report = reference.compare(net, params, x, y, candidate=lambda *_: grads)
     except Exception as exc:  # noqa: BLE001 - counted and shown, never as a catch
         print(f"  error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return None
-    return False
+        return None, []
+    return (not report.ok), [o.name for o in report.oracles if o.status == "disagree"]
+
+
+def _fails(grads, net, params, x, y) -> bool | None:
+    """True if check_gradients would raise AssertionError (caught), False if it passes, None on another error."""
+    return _verdict(grads, net, params, x, y)[0]
 
 
 def measure(dtype, n_problems: int, eps, seed: int, regime: str = "suite", verbose: bool = False) -> dict:
@@ -135,13 +142,13 @@ def measure(dtype, n_problems: int, eps, seed: int, regime: str = "suite", verbo
     for i in range(n_problems):
         net, params, x, y = random_problem(rng, dtype, regime)
         right = manual_bp.gradients(net, params, x, y)
-        r = _fails(right, net, params, x, y)
+        r, objecting = _verdict(right, net, params, x, y)
         if r is None:
             errors += 1
             continue
         if r:
             false_alarms += 1
-            alarms.append(f"{net.describe()} batch {x.shape[0]} (problem {i})")
+            alarms.append(f"{net.describe()} batch {x.shape[0]} (problem {i}): {', '.join(objecting)} disagree")
             if verbose:
                 print(f"  false alarm: {alarms[-1]}", file=sys.stderr)
         leaf, smallest, skipped = _choose_leaf(rng, right, gradient_bound(net, params, x, y, safety=1.0))
