@@ -184,7 +184,11 @@ def central_difference_gradients(net, params, x, y, *, check_kinks: bool = True)
     some ``θ_j ± h_j`` moves a relu/leaky_relu pre-activation across 0 (the
     quotient would then mix two slopes); ``check_kinks=False`` skips the check.
     """
-    spec, params, x, y, dtype = check_all(net, params, x, y)
+    return _central_difference(*check_all(net, params, x, y), check_kinks=check_kinks)
+
+
+def _central_difference(spec: Spec, params, x, y, dtype, *, check_kinks: bool = True) -> list:
+    """:func:`central_difference_gradients` on what :func:`check_all` returned (no re-validation)."""
     theta = _flatten(params)
     h = CENTRAL_STEP[dtype] * np.maximum(1, np.abs(theta))
     plus, minus = theta + h, theta - h
@@ -225,7 +229,11 @@ def complex_step_gradients(net, params, x, y) -> list:
     Costs ``n_params`` complex forward passes.  Arguments and result as for
     :func:`central_difference_gradients`.
     """
-    spec, params, x, y, dtype = check_all(net, params, x, y)
+    return _complex_step(*check_all(net, params, x, y))
+
+
+def _complex_step(spec: Spec, params, x, y, dtype) -> list:
+    """:func:`complex_step_gradients` on what :func:`check_all` returned (no re-validation)."""
     theta = _flatten(params).astype(_COMPLEX[dtype])
     h = COMPLEX_STEP[dtype]
     n_params = theta.size

@@ -1,10 +1,33 @@
 #!/usr/bin/env python3
-"""Benchmark manual_bp.gradients against jax.jit(jax.grad) and the BLAS floor.
+"""Benchmark manual_bp.gradients against jax.jit(jax.grad) and the BLAS floor, and whole checks against peers.
 
     python scripts/bench.py [--json] [--quick] [--sizes tiny-b8,medium] [--dtypes float64]
-                            [--budget SECONDS] [--no-torch]
+                            [--budget SECONDS] [--no-torch] [--update-docs]
+    python scripts/bench.py --checks [--json] [--sizes tiny,medium] [--budget SECONDS]
+                            [--no-torch] [--gradcheck-cap SECONDS] [--update-docs]
 
-For each size and dtype, three (four with torch installed) gradient
+``--update-docs`` writes the table into ``docs/performance.md`` between
+``<!-- bench KEY -->`` and ``<!-- /bench KEY -->`` (KEY names the kind of table
+and the BLAS kernels; the file and the markers are created when missing).
+
+Checks (``--checks``, float64, sizes in :data:`CHECK_CASES`): the time of one
+complete check of a correct gradient, warm (median, checkers interleaved round
+by round) and at the first call for the architecture (compilation included):
+
+- ``deltacheck``: ``reference.check_gradients(manual_bp.gradients, ...)`` with
+  its default oracles, the report text formatted;
+- ``jax_check_grads``: ``jax.test_util.check_grads(f, (params,), order=1,
+  modes=["rev"])`` on the reference loss;
+- ``torch_gradcheck`` / ``torch_gradcheck_fast`` (when torch is installed):
+  ``torch.autograd.gradcheck`` on the same network in torch, default and
+  ``fast_mode=True``.  The default takes two forward passes per parameter; it
+  is not run where that is estimated above ``--gradcheck-cap`` seconds.
+
+Each row says what each checker compares (oracles, entries or directions) and
+whether it passed the correct gradient: a failure there is a false failure
+(jax's fixed 1e-4 step crosses relu kinks).
+
+Gradients (the default): for each size and dtype, three (four with torch installed) gradient
 computations of the same network on the same arrays are timed, interleaved
 round by round so that a disturbance hits them all alike:
 
