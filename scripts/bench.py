@@ -83,7 +83,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import ArgParser, positive_float  # noqa: E402
+from _common import ArgParser, int_at_least, positive_float  # noqa: E402
 
 
 class Case(NamedTuple):
@@ -417,8 +417,10 @@ def _describe_deltacheck(report, n_params: int) -> str:
         numerical = f"central differences along {k} random directions ({2 * k} passes)"
     else:
         numerical = "no numerical oracle"
+    deltas = ("every layer's delta vs jax" if report.layers
+              else "deltas only compared when the gradients disagree")
     return (f"manual_bp vs {len(oracles)} oracles: jax.grad on all {n_params} entries, {numerical}; "
-            f"deltas localised; report built and formatted")
+            f"{deltas}; report built and formatted")
 
 
 def _jax_check_grads(net, params, x, rows):
@@ -595,10 +597,14 @@ def checks_table(rows, env) -> str:
     lines.append("times are warm medians of one complete check, interleaved round by round; 1st = the first "
                  "call at that architecture (compilation included); FALSE FAIL = the checker rejected a "
                  "correct gradient")
-    lines.append("what each checks:")
+    lines.append("what each checks (sizes sharing a description listed together):")
     for n in names:
-        descriptions = sorted({r["checks"][n] for r in rows if n in r["checks"]})
-        lines.append(f"  {labels[n]}: " + (descriptions[0] if len(descriptions) == 1 else " | ".join(descriptions)))
+        by_text: dict = {}
+        for r in rows:
+            if n in r["checks"]:
+                by_text.setdefault(r["checks"][n], []).append(r["size"])
+        for text, sizes in by_text.items():
+            lines.append(f"  {labels[n]} ({', '.join(sizes)}): {text}")
     for r in rows:
         for n, why in r["skipped"].items():
             lines.append(f"  {labels[n]} at {r['size']}: {why}")
@@ -685,6 +691,7 @@ def environment() -> dict:
         "blas_core": _openblas_core(),
         "blas_coretype_env": os.environ.get("OPENBLAS_CORETYPE"),
         "blas_threads": _threadpool_text(),
+        "blas_threads_env": os.environ.get("OPENBLAS_NUM_THREADS"),
         "jax": jax.__version__,
         "jaxlib": jaxlib.__version__,
         "torch": torch_version,
@@ -705,7 +712,9 @@ def _fmt_time(s) -> str:
 def _core_text(env) -> str:
     core = f"core {env['blas_core'] or '?'}"
     forced = env["blas_coretype_env"]
-    return core + (f", forced by OPENBLAS_CORETYPE={forced}" if forced else ", OPENBLAS_CORETYPE unset")
+    threads = env.get("blas_threads_env")
+    return (core + (f", forced by OPENBLAS_CORETYPE={forced}" if forced else ", OPENBLAS_CORETYPE unset")
+            + (f", OPENBLAS_NUM_THREADS={threads}" if threads else ""))
 
 
 #: The targets of the speed work (issue 5), checked on every printed table.
@@ -796,6 +805,8 @@ def doc_key(env, kind: str = "gradients") -> str:
     """Which table of docs/performance.md a run belongs to: one per kind and BLAS configuration."""
     core = (env["blas_core"] or "unknown").lower()
     key = f"openblas-{core}" + ("-forced" if env["blas_coretype_env"] else "")
+    if env.get("blas_threads_env"):
+        key += f"-{env['blas_threads_env']}thread"
     return key if kind == "gradients" else f"{kind}-{key}"
 
 
@@ -835,6 +846,10 @@ def main(argv=None) -> int:
     parser.add_argument("--budget", type=positive_float, help="seconds of timing per size and dtype "
                         "(default 0.5 with --quick, else 8; with --checks 20)")
     parser.add_argument("--no-torch", action="store_true", help="skip the torch columns even if installed")
+    parser.add_argument("--blas-threads", type=int_at_least(1),
+                        help="OpenBLAS threads (sets OPENBLAS_NUM_THREADS before NumPy loads; default: "
+                             "OpenBLAS's own, one per core). On a 2-core machine with other work running, "
+                             "2 threads made a 784-512-512-10 gradient 7x slower than 1")
     parser.add_argument("--gradcheck-cap", type=positive_float, default=GRADCHECK_CAP_S,
                         help="with --checks: skip torch's default gradcheck where 2·n_params forward passes "
                              f"are estimated to take longer than this many seconds (default {GRADCHECK_CAP_S:g})")
@@ -843,6 +858,10 @@ def main(argv=None) -> int:
                              "kind and BLAS configuration (<!-- bench KEY --> ... <!-- /bench KEY -->), "
                              "created if missing")
     args = parser.parse_args(argv)
+    if args.blas_threads is not None:
+        if "numpy" in sys.modules:
+            parser.error("--blas-threads must be set before NumPy loads (run bench.py as a script)")
+        os.environ["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
     cases = CHECK_CASES if args.checks else CASES
     default_sizes = ("tiny",) if args.checks and args.quick else (QUICK_SIZES if args.quick else cases)
     sizes = args.sizes.split(",") if args.sizes else list(default_sizes)

@@ -101,7 +101,8 @@ def test_checks_table_marks_false_failures_and_skips():
 
 @pytest.mark.parametrize("args, message", [(("--sizes", "huge"), "unknown size"),
                                            (("--checks", "--sizes", "tiny-b8"), "unknown size"),
-                                           (("--checks", "--dtypes", "float32"), "float64")])
+                                           (("--checks", "--dtypes", "float32"), "float64"),
+                                           (("--blas-threads", "1"), "before NumPy loads")])
 def test_bad_arguments_are_usage_errors(capsys, args, message):
     with pytest.raises(SystemExit) as exc:
         bench.main(list(args))
@@ -167,3 +168,4 @@ def test_remembered_directions_are_the_ones_drawn_afresh():
     _, g1 = numerical.directional_derivatives(net, params, x, y, n_directions=3, seed=rng)
     _, g2 = numerical.directional_derivatives(net, params, x, y, n_directions=3, seed=rng)
     assert not np.array_equal(g1[0][0], g2[0][0])
+    assert bench.doc_key({"blas_core": "Zen", "blas_coretype_env": None, "blas_threads_env": "1"}) == "openblas-zen-1thread"
