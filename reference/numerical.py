@@ -188,7 +188,11 @@ def central_difference_gradients(net, params, x, y, *, check_kinks: bool = True)
     some ``θ_j ± h_j`` moves a relu/leaky_relu pre-activation across 0 (the
     quotient would then mix two slopes); ``check_kinks=False`` skips the check.
     """
-    spec, params, x, y, dtype = check_all(net, params, x, y)
+    return _central_difference(*check_all(net, params, x, y), check_kinks=check_kinks)
+
+
+def _central_difference(spec: Spec, params, x, y, dtype, *, check_kinks: bool = True) -> list:
+    """:func:`central_difference_gradients` on what :func:`check_all` returned (no re-validation)."""
     theta = _flatten(params)
     h = CENTRAL_STEP[dtype] * np.maximum(1, np.abs(theta))
     plus, minus = theta + h, theta - h
@@ -229,7 +233,11 @@ def complex_step_gradients(net, params, x, y) -> list:
     Costs ``n_params`` complex forward passes.  Arguments and result as for
     :func:`central_difference_gradients`.
     """
-    spec, params, x, y, dtype = check_all(net, params, x, y)
+    return _complex_step(*check_all(net, params, x, y))
+
+
+def _complex_step(spec: Spec, params, x, y, dtype) -> list:
+    """:func:`complex_step_gradients` on what :func:`check_all` returned (no re-validation)."""
     theta = _flatten(params).astype(_COMPLEX[dtype])
     h = COMPLEX_STEP[dtype]
     n_params = theta.size
@@ -241,6 +249,41 @@ def complex_step_gradients(net, params, x, y) -> list:
         rows[np.arange(j.size), j] += 1j * h
         grad[j] = _losses(spec, rows, x, y).imag / h
     return _as_tree(spec, grad)
+
+
+# Directions already drawn, by (int seed, K, n_params, dtype): drawing 2 x 670,000
+# Gaussians costs ~13 ms, a tenth of a whole check of a 784-512-512-10 net,
+# and a test suite or training loop checks one architecture with one seed
+# again and again.  Read-only arrays, least recently used evicted first; small
+# enough in total that big nets (which pay seconds in forward passes anyway)
+# are simply drawn afresh.
+_DIRECTIONS: dict = {}
+_DIRECTIONS_MAX_BYTES = 64 << 20
+
+
+def _unit_directions(seed, K: int, n_params: int, dtype) -> np.ndarray:
+    """``(K, n_params)`` Gaussian rows normalised to unit length, in ``dtype``.
+
+    The same values for the same int ``seed`` whether drawn or remembered; a
+    Generator is drawn from every time (its state advances, as its owner expects).
+    """
+    key = None
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, (bool, np.bool_)) and seed >= 0:
+        key = (int(seed), K, n_params, np.dtype(dtype))
+        V = _DIRECTIONS.pop(key, None)
+        if V is not None:
+            _DIRECTIONS[key] = V  # most recently used last
+            return V
+    V = make_rng(seed).standard_normal((K, n_params))
+    for v in V:  # unit rows, one row squared at a time (all of V squared at once is GBs for big nets)
+        v /= np.sqrt(np.add.reduce(v * v))
+    V = V.astype(dtype, copy=False)
+    if key is not None and V.nbytes <= _DIRECTIONS_MAX_BYTES:
+        V.flags.writeable = False
+        while _DIRECTIONS and sum(v.nbytes for v in _DIRECTIONS.values()) + V.nbytes > _DIRECTIONS_MAX_BYTES:
+            del _DIRECTIONS[next(iter(_DIRECTIONS))]
+        _DIRECTIONS[key] = V
+    return V
 
 
 def directional_derivatives(net, params, x, y, *, n_directions: int = 8, seed=0,
@@ -291,12 +334,8 @@ def directional_derivatives(net, params, x, y, *, n_directions: int = 8, seed=0,
             "kink's branch at random; use method='central' or complex_step_gradients"
         )
     K = int(n_directions)
-    rng = make_rng(seed)
     theta = _flatten(params)
-    V = rng.standard_normal((K, theta.size))
-    for v in V:  # unit rows, one row squared at a time (all of V squared at once is GBs for big nets)
-        v /= np.sqrt(np.add.reduce(v * v))
-    V = V.astype(dtype, copy=False)
+    V = _unit_directions(seed, K, theta.size, dtype)
     # Perturbed parameter sets are built a few directions at a time, in one
     # reused buffer: all 2K rows of a big net at once would hold 2K copies of θ
     # (GBs for 10M params), and fresh memory costs page faults on every use.

@@ -1,10 +1,33 @@
 #!/usr/bin/env python3
-"""Benchmark manual_bp.gradients against jax.jit(jax.grad) and the BLAS floor.
+"""Benchmark manual_bp.gradients against jax.jit(jax.grad) and the BLAS floor, and whole checks against peers.
 
     python scripts/bench.py [--json] [--quick] [--sizes tiny-b8,medium] [--dtypes float64]
-                            [--budget SECONDS] [--no-torch]
+                            [--budget SECONDS] [--no-torch] [--update-docs]
+    python scripts/bench.py --checks [--json] [--sizes tiny,medium] [--budget SECONDS]
+                            [--no-torch] [--gradcheck-cap SECONDS] [--update-docs]
 
-For each size and dtype, three (four with torch installed) gradient
+``--update-docs`` writes the table into ``docs/performance.md`` between
+``<!-- bench KEY -->`` and ``<!-- /bench KEY -->`` (KEY names the kind of table
+and the BLAS kernels; the file and the markers are created when missing).
+
+Checks (``--checks``, float64, sizes in :data:`CHECK_CASES`): the time of one
+complete check of a correct gradient, warm (median, checkers interleaved round
+by round) and at the first call for the architecture (compilation included):
+
+- ``deltacheck``: ``reference.check_gradients(manual_bp.gradients, ...)`` with
+  its default oracles, the report text formatted;
+- ``jax_check_grads``: ``jax.test_util.check_grads(f, (params,), order=1,
+  modes=["rev"])`` on the reference loss;
+- ``torch_gradcheck`` / ``torch_gradcheck_fast`` (when torch is installed):
+  ``torch.autograd.gradcheck`` on the same network in torch, default and
+  ``fast_mode=True``.  The default takes two forward passes per parameter; it
+  is not run where that is estimated above ``--gradcheck-cap`` seconds.
+
+Each row says what each checker compares (oracles, entries or directions) and
+whether it passed the correct gradient: a failure there is a false failure
+(jax's fixed 1e-4 step crosses relu kinks).
+
+Gradients (the default): for each size and dtype, three (four with torch installed) gradient
 computations of the same network on the same arrays are timed, interleaved
 round by round so that a disturbance hits them all alike:
 
@@ -52,10 +75,15 @@ from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
+# torch's OpenMP threads otherwise keep spinning after each call and slow
+# whichever library runs next on a small machine (a 4-3-3 forward took 24 ms
+# instead of 28 µs with the machine busy); must be set before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _common import ArgParser, positive_float  # noqa: E402
+from _common import ArgParser, int_at_least, positive_float  # noqa: E402
 
 
 class Case(NamedTuple):
@@ -150,26 +178,32 @@ def jax_fn(net, params, x, rows, dtype):
     return call, first
 
 
-def torch_fn(net, params, x, rows):
-    """``torch.autograd.grad`` of the same network, or None when torch is not installed."""
+def torch_loss(net, params, x, rows):
+    """``(loss(*leaves), leaves)``: the network in torch (float64 if params are), or None without torch.
+
+    ``leaves`` are the parameters as torch tensors requiring grad (W_1, b_1,
+    W_2, ...; views of the NumPy arrays) and ``loss`` the total loss as a
+    function of them, for ``torch.autograd.grad`` and ``torch.autograd.gradcheck``.
+    """
     try:
         import torch
     except ImportError:
         return None
     import torch.nn.functional as F
 
-    tp = [(torch.from_numpy(W).requires_grad_(), None if b is None else torch.from_numpy(b).requires_grad_())
-          for W, b in params]
-    leaves = [t for pair in tp for t in pair if t is not None]
+    has_b = [b is not None for _, b in params]
+    leaves = [torch.from_numpy(v).requires_grad_() for W, b in params for v in (W, b) if v is not None]
     tx, ty = torch.from_numpy(x), torch.from_numpy(rows)
     fs = {"identity": lambda z: z, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
           "softmax": lambda z: torch.softmax(z, dim=1)}
     scale = (0.5 if net.half else 1.0) / (x.shape[0] if net.reduction == "mean" else 1)
     last = net.n_layers - 1
 
-    def call():
-        a = tx
-        for l, ((W, b), act) in enumerate(zip(tp, net.activations)):
+    def loss(*ps):
+        a, i = tx, 0
+        for l, act in enumerate(net.activations):
+            W, b = ps[i], (ps[i + 1] if has_b[l] else None)
+            i += 1 + has_b[l]
             z = a @ W if b is None else torch.addmm(b, a, W)
             if l < last or net.loss == "squared_error":
                 a = fs[act.name](z)
@@ -179,7 +213,22 @@ def torch_fn(net, params, x, rows):
             total = F.cross_entropy(z, ty, reduction="sum")
         else:
             total = F.binary_cross_entropy_with_logits(z, ty, reduction="sum")
-        torch.autograd.grad(scale * total, leaves)
+        return scale * total
+
+    return loss, leaves
+
+
+def torch_fn(net, params, x, rows):
+    """``torch.autograd.grad`` of the same network, or None when torch is not installed."""
+    made = torch_loss(net, params, x, rows)
+    if made is None:
+        return None
+    import torch
+
+    loss, leaves = made
+
+    def call():
+        torch.autograd.grad(loss(*leaves), leaves)
 
     return call
 
@@ -322,6 +371,248 @@ def bench_case(size: str, dtype_name: str, *, quick: bool, budget_s: float, use_
 
 
 # ---------------------------------------------------------------------------
+# Checks: one complete deltacheck check against the peers' gradient checkers
+# ---------------------------------------------------------------------------
+
+#: The networks of ``--checks`` (float64): document 000's classifier, a small
+#: net in a smooth and a kinked variant (relu is where a fixed finite-difference
+#: step crosses kinks), an MNIST-shaped net.
+CHECK_CASES = {
+    "tiny": Case((4, 3, 3), 8, ("sigmoid", "softmax"), "cross_entropy"),
+    "small-tanh": Case((32, 64, 64, 10), 64, ("tanh", "tanh", "softmax"), "cross_entropy"),
+    "small-relu": Case((32, 64, 64, 10), 64, ("relu", "relu", "softmax"), "cross_entropy"),
+    "medium": Case((784, 512, 512, 10), 256, ("sigmoid", "sigmoid", "softmax"), "cross_entropy"),
+}
+CHECKERS = ("deltacheck", "jax_check_grads", "torch_gradcheck", "torch_gradcheck_fast")
+#: torch.autograd.gradcheck's default mode takes two forward passes per parameter;
+#: above this many estimated seconds per call it is not run (its row says so).
+GRADCHECK_CAP_S = 10.0
+
+
+def _deltacheck(net, params, x, y):
+    """One complete check of manual_bp: ``reference.check_gradients`` with default oracles, report text included."""
+    import manual_bp as bp
+    import reference
+
+    state = {}
+
+    def call():
+        try:
+            report = reference.check_gradients(bp.gradients, net, params, x, y)
+        except AssertionError:
+            return False
+        state["report"] = report
+        state["text"] = str(report)
+        return True
+
+    return call, state
+
+
+def _describe_deltacheck(report, n_params: int) -> str:
+    oracles = [o for o in report.oracles if o.status != "skipped"]
+    if report.numerical == "per_parameter":
+        numerical = f"per-parameter central differences ({2 * n_params} passes) and complex step ({n_params} passes)"
+    elif report.directional is not None:
+        k = report.directional.n_directions
+        numerical = f"central differences along {k} random directions ({2 * k} passes)"
+    else:
+        numerical = "no numerical oracle"
+    deltas = ("every layer's delta vs jax" if report.layers
+              else "deltas only compared when the gradients disagree")
+    return (f"manual_bp vs {len(oracles)} oracles: jax.grad on all {n_params} entries, {numerical}; "
+            f"{deltas}; report built and formatted")
+
+
+def _jax_check_grads(net, params, x, rows):
+    """``jax.test_util.check_grads(f, (params,), order=1, modes=["rev"])`` on the reference loss."""
+    import jax
+    import jax.numpy as jnp
+    from jax.test_util import check_grads
+
+    from reference._spec import spec_of
+    from reference.model import loss_xp
+
+    spec = spec_of(net)
+    jx, jy, jp = jax.device_put((x, rows, params))
+
+    def f(p):
+        return loss_xp(jnp, spec, p, jx, jy)
+
+    def call():
+        try:
+            check_grads(f, (jp,), order=1, modes=["rev"])
+        except AssertionError:
+            return False
+        return True
+
+    return call
+
+
+def _torch_gradcheck(net, params, x, rows, *, fast: bool):
+    """``torch.autograd.gradcheck`` (default or ``fast_mode=True``) of the torch twin, or None."""
+    made = torch_loss(net, params, x, rows)
+    if made is None:
+        return None
+    from torch.autograd import gradcheck
+
+    loss, leaves = made
+
+    def call():
+        try:
+            return bool(gradcheck(loss, leaves, fast_mode=fast))
+        except RuntimeError:  # GradcheckError: numerical and analytical Jacobians differ
+            return False
+
+    return call
+
+
+def _torch_forward_s(net, params, x, rows) -> float:
+    """Median seconds of one torch forward pass (no grad), to estimate the default gradcheck's cost."""
+    import torch
+
+    loss, leaves = torch_loss(net, params, x, rows)
+    with torch.no_grad():
+        loss(*leaves)
+        times = []
+        for _ in range(7):
+            t0 = time.perf_counter()
+            loss(*leaves)
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _first_call(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def bench_checks_case(size: str, *, budget_s: float, use_torch: bool, gradcheck_cap_s: float = GRADCHECK_CAP_S,
+                      quick: bool = False) -> dict:
+    """One ``--checks`` row: warm median and first call of every checker on one float64 network."""
+    import jax
+    import numpy as np
+
+    case = CHECK_CASES[size]
+    net, params, x, y, rows = make_problem(case, np.float64)
+    n_params = sum(W.size + (0 if b is None else b.size) for W, b in params)
+    calls, firsts, passed, what, skipped = {}, {}, {}, {}, {}
+    with jax.enable_x64(True):
+        dc, dc_state = _deltacheck(net, params, x, y)
+        passed["deltacheck"], firsts["deltacheck"] = _first_call(dc)
+        calls["deltacheck"] = dc
+        what["deltacheck"] = (_describe_deltacheck(dc_state["report"], n_params) if "report" in dc_state
+                              else "manual_bp vs jax.grad and numerical oracles")
+        jc = _jax_check_grads(net, params, x, rows)
+        passed["jax_check_grads"], firsts["jax_check_grads"] = _first_call(jc)
+        calls["jax_check_grads"] = jc
+        what["jax_check_grads"] = ("JAX's own VJP vs 1 oracle: central differences (eps 1e-4) along 1 random "
+                                   "direction (2 passes); checks jax.grad, not a hand derivation")
+        if use_torch and torch_loss(net, params, x, rows) is not None:
+            est = 2 * n_params * _torch_forward_s(net, params, x, rows)
+            if est <= gradcheck_cap_s:
+                tg = _torch_gradcheck(net, params, x, rows, fast=False)
+                passed["torch_gradcheck"], firsts["torch_gradcheck"] = _first_call(tg)
+                calls["torch_gradcheck"] = tg
+            else:
+                skipped["torch_gradcheck"] = f"not run: 2 x {n_params} forward passes, estimated {est:.0f} s per call"
+            what["torch_gradcheck"] = (f"torch autograd vs 1 oracle: central differences (eps 1e-6) of every one "
+                                       f"of the {n_params} entries ({2 * n_params} passes)")
+            tf = _torch_gradcheck(net, params, x, rows, fast=True)
+            passed["torch_gradcheck_fast"], firsts["torch_gradcheck_fast"] = _first_call(tf)
+            calls["torch_gradcheck_fast"] = tf
+            n_tensors = len(torch_loss(net, params, x, rows)[1])
+            what["torch_gradcheck_fast"] = (f"torch autograd vs 1 oracle: central differences (eps 1e-6) along 1 "
+                                            f"random direction per parameter tensor ({2 * n_tensors} passes)")
+        how = dict(budget_s=budget_s, min_repeats=3, max_repeats=15 if quick else 101,
+                   min_sample_s=0.001 if quick else 0.01)
+        timings = time_interleaved(calls, **how)
+    medians = {name: statistics.median(t["samples"]) for name, t in timings.items()}
+    row = {"size": size, "dtype": "float64", "network": case.describe(), "n_params": n_params}
+    for name in CHECKERS:
+        row[f"{name}_s"] = medians.get(name)
+    for name in CHECKERS:
+        # The first call at this architecture: compilation, caches and the check itself.
+        row[f"{name}_first_s"] = firsts.get(name)
+    row["passed"] = {name: passed.get(name) for name in CHECKERS}
+    row["checks"] = what
+    row["skipped"] = skipped
+    row["repeats"] = {name: len(t["samples"]) for name, t in timings.items()}
+    peers = [medians[n] for n in CHECKERS[1:] if n in medians]
+    row["deltacheck_over_fastest_peer"] = medians["deltacheck"] / min(peers) if peers else None
+    return row
+
+
+def _warm_up_jax() -> None:
+    """Start JAX's backend once, so the first case's first call is not charged for it."""
+    import jax
+    import jax.numpy as jnp
+
+    with jax.enable_x64(True):
+        jax.block_until_ready(jax.jit(lambda v: v * 2)(jnp.ones(3)))
+
+
+#: The targets of the check work (issue 12).
+TARGET_FIRST_CALL_S = 1.0
+
+
+def checks_target_lines(rows) -> list[str]:
+    checks = [
+        ("warm deltacheck check <= the fastest peer", rows,
+         lambda r: r["deltacheck_over_fastest_peer"] is None or r["deltacheck_over_fastest_peer"] <= 1.0),
+        (f"deltacheck first call at a new architecture < {TARGET_FIRST_CALL_S:g} s", rows,
+         lambda r: r["deltacheck_first_s"] < TARGET_FIRST_CALL_S),
+        ("deltacheck passes the correct gradient", rows, lambda r: r["passed"]["deltacheck"]),
+    ]
+    lines = []
+    for what, subset, ok in checks:
+        missed = [r["size"] for r in subset if not ok(r)]
+        lines.append(f"target {what}: " + ("met" if not missed else "MISSED at " + ", ".join(missed)))
+    return lines
+
+
+def _fmt_check(r, name: str) -> str:
+    if r[f"{name}_s"] is None:
+        return "not run" if name in r["skipped"] else "-"
+    mark = "" if r["passed"][name] else " FALSE FAIL"
+    return f"{_fmt_time(r[f'{name}_s'])}{mark}"
+
+
+def checks_table(rows, env) -> str:
+    names = [n for n in CHECKERS if any(r[f"{n}_s"] is not None or n in r["skipped"] for r in rows)]
+    labels = {"deltacheck": "deltacheck", "jax_check_grads": "jax check_grads",
+              "torch_gradcheck": "torch gradcheck", "torch_gradcheck_fast": "gradcheck fast"}
+    head = ["size", "params"] + [labels[n] for n in names] + ["dc/fastest"] + [f"1st {labels[n]}" for n in names]
+    out = []
+    for r in rows:
+        ratio = r["deltacheck_over_fastest_peer"]
+        out.append([r["size"], str(r["n_params"])] + [_fmt_check(r, n) for n in names]
+                   + ["-" if ratio is None else f"{ratio:.2f}"]
+                   + [_fmt_time(r[f"{n}_first_s"]) for n in names])
+    widths = [max(len(str(c)) for c in col) for col in zip(head, *out)]
+    fmt = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
+    lines = [_env_line(env), "", fmt(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    lines += [fmt(cells) for cells in out]
+    lines += ["", "networks (float64): " + "; ".join(f"{r['size']} {r['network']}" for r in rows)]
+    lines.append("times are warm medians of one complete check, interleaved round by round; 1st = the first "
+                 "call at that architecture (compilation included); FALSE FAIL = the checker rejected a "
+                 "correct gradient")
+    lines.append("what each checks (sizes sharing a description listed together):")
+    for n in names:
+        by_text: dict = {}
+        for r in rows:
+            if n in r["checks"]:
+                by_text.setdefault(r["checks"][n], []).append(r["size"])
+        for text, sizes in by_text.items():
+            lines.append(f"  {labels[n]} ({', '.join(sizes)}): {text}")
+    for r in rows:
+        for n, why in r["skipped"].items():
+            lines.append(f"  {labels[n]} at {r['size']}: {why}")
+    lines += [""] + checks_target_lines(rows)
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
 # Environment and output
 # ---------------------------------------------------------------------------
 
@@ -344,6 +635,26 @@ def _openblas_core() -> str | None:
                 fn.restype = ctypes.c_char_p
                 return fn().decode()
     return None
+
+
+def _has_avx512() -> bool | None:
+    """Whether the CPU has AVX-512F (OpenBLAS's SkylakeX/Cooperlake kernels need it), if findable."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next(line for line in f if line.startswith("flags"))
+    except (OSError, StopIteration):
+        return None
+    return "avx512f" in flags.split()
+
+
+def _threadpool_text() -> str | None:
+    """BLAS libraries, kernel architecture and thread counts as threadpoolctl sees them (optional)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    return "; ".join(f"{i.get('internal_api')} {i.get('architecture', '?')} x{i.get('num_threads')}"
+                     for i in threadpool_info() if i.get("user_api") == "blas") or None
 
 
 def environment() -> dict:
@@ -370,6 +681,7 @@ def environment() -> dict:
     return {
         "date": date.today().isoformat(),
         "cpu": cpu,
+        "avx512": _has_avx512(),
         "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "python": platform.python_version(),
         "numpy": np.__version__,
@@ -378,6 +690,8 @@ def environment() -> dict:
         # older ones; on an AVX-512 CPU told "Haswell" its products run ~1.6x slower.
         "blas_core": _openblas_core(),
         "blas_coretype_env": os.environ.get("OPENBLAS_CORETYPE"),
+        "blas_threads": _threadpool_text(),
+        "blas_threads_env": os.environ.get("OPENBLAS_NUM_THREADS"),
         "jax": jax.__version__,
         "jaxlib": jaxlib.__version__,
         "torch": torch_version,
@@ -398,7 +712,9 @@ def _fmt_time(s) -> str:
 def _core_text(env) -> str:
     core = f"core {env['blas_core'] or '?'}"
     forced = env["blas_coretype_env"]
-    return core + (f", forced by OPENBLAS_CORETYPE={forced}" if forced else "")
+    threads = env.get("blas_threads_env")
+    return (core + (f", forced by OPENBLAS_CORETYPE={forced}" if forced else ", OPENBLAS_CORETYPE unset")
+            + (f", OPENBLAS_NUM_THREADS={threads}" if threads else ""))
 
 
 #: The targets of the speed work (issue 5), checked on every printed table.
@@ -413,7 +729,8 @@ def target_lines(rows) -> list[str]:
     checks = [
         (f"manual <= {TARGET_FLOOR_RATIO}x floor at medium and large", big,
          lambda r: r["manual_over_floor"] <= TARGET_FLOOR_RATIO),
-        ("manual at least as fast as jax.jit(jax.grad)", rows, lambda r: r["manual_over_jax"] <= 1.0),
+        ("manual at least as fast as jax.jit(jax.grad) (tiny-b1 excepted, see below)",
+         [r for r in rows if r["size"] != "tiny-b1"], lambda r: r["manual_over_jax"] <= 1.0),
         (f"tiny-b8 <= {TARGET_TINY_B8_S * 1e6:.0f} µs", [r for r in rows if r["size"] == "tiny-b8"],
          lambda r: r["manual_s"] <= TARGET_TINY_B8_S),
         (f"peak extra memory <= {TARGET_MEMORY_RATIO}x the bound at medium and large", big,
@@ -425,18 +742,30 @@ def target_lines(rows) -> list[str]:
             continue
         missed = [f"{r['size']} {r['dtype']}" for r in subset if not ok(r)]
         lines.append(f"target {what}: " + ("met" if not missed else "MISSED at " + ", ".join(missed)))
+    if any(r["size"] == "tiny-b1" for r in rows):
+        lines.append(TINY_B1_NOTE)
     return lines
+
+
+#: Why tiny-b1 against jax.jit is no target (issue 12).
+TINY_B1_NOTE = ("not a target: tiny-b1 against jax.jit(jax.grad). At one sample of a 4-3-3 net NumPy's "
+                "per-call cost decides it, not our code: a straight-line NumPy gradient with no validation "
+                "took 13.4 µs against JAX's 10.8 µs.")
+
+
+def _env_line(env) -> str:
+    avx = {True: ", AVX-512", False: ", no AVX-512", None: ""}[env.get("avx512")]
+    threads = f"; threadpoolctl: {env['blas_threads']}" if env.get("blas_threads") else ""
+    return (f"date {env['date']}; {env['nproc']} × {env['cpu']}{avx}; Python {env['python']}; "
+            f"numpy {env['numpy']} ({env['blas']}, {_core_text(env)}{threads}); "
+            f"jax {env['jax']} (jaxlib {env['jaxlib']})"
+            + (f"; torch {env['torch']}" if env["torch"] else "")
+            + (f"; load average {env['load_average']:.2f} at start" if env["load_average"] is not None else ""))
 
 
 def table(rows, env) -> str:
     has_torch = any(r["torch_s"] is not None for r in rows)
-    lines = [
-        f"date {env['date']}; {env['nproc']} × {env['cpu']}; Python {env['python']}; "
-        f"numpy {env['numpy']} ({env['blas']}, {_core_text(env)}); jax {env['jax']} (jaxlib {env['jaxlib']})"
-        + (f"; torch {env['torch']}" if env["torch"] else "")
-        + (f"; load average {env['load_average']:.2f} at start" if env["load_average"] is not None else ""),
-        "",
-    ]
+    lines = [_env_line(env), ""]
     head = ["size", "dtype", "manual", "floor", "jax", "manual/floor", "jax/floor", "manual/jax",
             "jax compile", "spread m/f/j", "memory"]
     if has_torch:
@@ -463,69 +792,122 @@ def table(rows, env) -> str:
     return "\n".join(lines)
 
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+PERFORMANCE_DOC = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
+_DOC_HEAD = """# Performance
+
+Measured by `scripts/bench.py` and written here by `--update-docs`, one table per
+BLAS configuration (the kernels OpenBLAS runs decide the matrix-product floor).
+Everything between a pair of `bench` markers is regenerated; text outside them is kept.
+"""
 
 
-def readme_key(env) -> str:
-    """Which README table a run belongs to: the BLAS kernels decide the floor, so one table each."""
+def doc_key(env, kind: str = "gradients") -> str:
+    """Which table of docs/performance.md a run belongs to: one per kind and BLAS configuration."""
     core = (env["blas_core"] or "unknown").lower()
-    return f"openblas-{core}" + ("-forced" if env["blas_coretype_env"] else "")
+    key = f"openblas-{core}" + ("-forced" if env["blas_coretype_env"] else "")
+    if env.get("blas_threads_env"):
+        key += f"-{env['blas_threads_env']}thread"
+    return key if kind == "gradients" else f"{kind}-{key}"
 
 
-def update_readme(path: Path, key: str, text: str) -> None:
-    """Replace what lies between ``<!-- bench KEY -->`` and ``<!-- /bench KEY -->`` with ``text``."""
+def update_doc(path: Path, key: str, text: str) -> None:
+    """Replace what lies between ``<!-- bench KEY -->`` and ``<!-- /bench KEY -->`` with ``text``.
+
+    A missing file is created with a heading; a key the file does not have yet
+    gets a new pair of markers at the end.  Markers present but unpaired (one
+    without the other, twice, or in the wrong order) are an error: text a person
+    wrote between them must not be overwritten by guesswork.
+    """
     start, end = f"<!-- bench {key} -->", f"<!-- /bench {key} -->"
-    readme = path.read_text()
-    if readme.count(start) != 1 or readme.count(end) != 1 or readme.index(start) > readme.index(end):
+    doc = path.read_text() if path.exists() else _DOC_HEAD
+    block = f"{start}\n```text\n{text}\n```\n{end}"
+    if doc.count(start) == 0 and doc.count(end) == 0:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(doc.rstrip("\n") + f"\n\n{block}\n")
+        return
+    if doc.count(start) != 1 or doc.count(end) != 1 or doc.index(start) > doc.index(end):
         raise ValueError(f"{path.name} needs one '{start}' line and one '{end}' line after it "
                          "to receive this table")
-    head, rest = readme.split(start)
+    head, rest = doc.split(start)
     _, tail = rest.split(end)
-    path.write_text(f"{head}{start}\n```text\n{text}\n```\n{end}{tail}")
+    path.write_text(f"{head}{block}{tail}")
 
 
 def main(argv=None) -> int:
     parser = ArgParser(prog="bench.py", description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
+    parser.add_argument("--checks", action="store_true",
+                        help="time one complete deltacheck check against jax check_grads and torch gradcheck "
+                             f"(sizes {','.join(CHECK_CASES)}, float64) instead of the gradients")
     parser.add_argument("--quick", action="store_true", help="tiny sizes only, small budget (for CI)")
-    parser.add_argument("--sizes", help=f"comma-separated subset of {','.join(CASES)}")
+    parser.add_argument("--sizes", help=f"comma-separated subset of {','.join(CASES)} "
+                                        f"(with --checks: of {','.join(CHECK_CASES)})")
     parser.add_argument("--dtypes", default=",".join(DTYPES), help="comma-separated float64,float32")
     parser.add_argument("--budget", type=positive_float, help="seconds of timing per size and dtype "
-                        "(default 0.5 with --quick, else 8)")
-    parser.add_argument("--no-torch", action="store_true", help="skip the torch column even if installed")
-    parser.add_argument("--update-readme", action="store_true",
-                        help="also write the table into README.md, between the markers for this BLAS "
-                             "configuration (<!-- bench KEY --> ... <!-- /bench KEY -->)")
+                        "(default 0.5 with --quick, else 8; with --checks 20)")
+    parser.add_argument("--no-torch", action="store_true", help="skip the torch columns even if installed")
+    parser.add_argument("--blas-threads", type=int_at_least(1),
+                        help="OpenBLAS threads (sets OPENBLAS_NUM_THREADS before NumPy loads; default: "
+                             "OpenBLAS's own, one per core). On a 2-core machine with other work running, "
+                             "2 threads made a 784-512-512-10 gradient 7x slower than 1")
+    parser.add_argument("--gradcheck-cap", type=positive_float, default=GRADCHECK_CAP_S,
+                        help="with --checks: skip torch's default gradcheck where 2·n_params forward passes "
+                             f"are estimated to take longer than this many seconds (default {GRADCHECK_CAP_S:g})")
+    parser.add_argument("--update-docs", action="store_true",
+                        help="also write the table into docs/performance.md, between the markers for this "
+                             "kind and BLAS configuration (<!-- bench KEY --> ... <!-- /bench KEY -->), "
+                             "created if missing")
     args = parser.parse_args(argv)
-    sizes = args.sizes.split(",") if args.sizes else list(QUICK_SIZES if args.quick else CASES)
+    if args.blas_threads is not None:
+        if "numpy" in sys.modules:
+            parser.error("--blas-threads must be set before NumPy loads (run bench.py as a script)")
+        os.environ["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
+    cases = CHECK_CASES if args.checks else CASES
+    default_sizes = ("tiny",) if args.checks and args.quick else (QUICK_SIZES if args.quick else cases)
+    sizes = args.sizes.split(",") if args.sizes else list(default_sizes)
     dtypes = args.dtypes.split(",")
     for s in sizes:
-        if s not in CASES:
-            parser.error(f"unknown size {s!r}; choose from {','.join(CASES)}")
+        if s not in cases:
+            parser.error(f"unknown size {s!r}; choose from {','.join(cases)}")
     for d in dtypes:
         if d not in DTYPES:
             parser.error(f"unknown dtype {d!r}; choose from {','.join(DTYPES)}")
-    budget = args.budget if args.budget is not None else (0.5 if args.quick else 8.0)
+    if args.checks and dtypes != list(DTYPES) and dtypes != ["float64"]:
+        parser.error("--checks compares float64 checkers only (torch gradcheck needs float64); drop --dtypes")
+    budget = args.budget if args.budget is not None else (0.5 if args.quick else (20.0 if args.checks else 8.0))
 
     env = environment()
     rows = []
-    for size in sizes:
-        for dtype in dtypes:
-            row = bench_case(size, dtype, quick=args.quick, budget_s=budget, use_torch=not args.no_torch)
+    if args.checks:
+        _warm_up_jax()
+        for size in sizes:
+            row = bench_checks_case(size, budget_s=budget, use_torch=not args.no_torch, quick=args.quick,
+                                    gradcheck_cap_s=args.gradcheck_cap)
             row["env"] = env
             rows.append(row)
             if not args.json:
-                print(f"  {size} {dtype}: manual/floor {row['manual_over_floor']:.2f}, "
-                      f"manual/jax {row['manual_over_jax']:.2f}", file=sys.stderr, flush=True)
-    print(json.dumps(rows, indent=1) if args.json else table(rows, env))
-    if args.update_readme:
-        key = readme_key(env)
+                print(f"  {size}: deltacheck {_fmt_time(row['deltacheck_s'])}, "
+                      f"jax check_grads {_fmt_time(row['jax_check_grads_s'])}", file=sys.stderr, flush=True)
+        text = checks_table(rows, env)
+    else:
+        for size in sizes:
+            for dtype in dtypes:
+                row = bench_case(size, dtype, quick=args.quick, budget_s=budget, use_torch=not args.no_torch)
+                row["env"] = env
+                rows.append(row)
+                if not args.json:
+                    print(f"  {size} {dtype}: manual/floor {row['manual_over_floor']:.2f}, "
+                          f"manual/jax {row['manual_over_jax']:.2f}", file=sys.stderr, flush=True)
+        text = table(rows, env)
+    print(json.dumps(rows, indent=1) if args.json else text)
+    if args.update_docs:
+        key = doc_key(env, "checks" if args.checks else "gradients")
         try:
-            update_readme(README, key, table(rows, env))
+            update_doc(PERFORMANCE_DOC, key, text)
         except ValueError as exc:
             print(f"bench.py: {exc}", file=sys.stderr)
             return 2
-        print(f"README.md: table '{key}' updated", file=sys.stderr)
+        print(f"docs/performance.md: table '{key}' updated", file=sys.stderr)
     return 0
 
 

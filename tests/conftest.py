@@ -22,8 +22,18 @@ Environment variables (see the README's Performance section for campaigns):
 - ``DELTACHECK_REDIS``: ``redis://host:port`` of a Redis server that every
   worker and machine shares (Hypothesis's ``RedisExampleDatabase``, extra
   ``campaign``): a failure found by one is replayed first by all.
+- ``DELTACHECK_JAX_CACHE``: JAX's persistent compilation cache, default
+  ``<repo>/.pytest_cache/deltacheck-jax``; empty to switch it off.  The suite
+  compiles the padded fast path once per dtype and the plain path per
+  architecture (about 0.3 s each); the cache reads them back on the next run.
+- ``DELTACHECK_WORKERS``: pytest-xdist workers for a whole-suite run
+  (``python -m pytest`` with no paths, xdist installed, no ``-n``): ``auto``
+  (default) is 2 when the load average leaves 1.5 CPUs idle, else 1; ``0`` or
+  ``1`` is one process.  See :func:`_workers` for the measurements.
 
-Under pytest-xdist the coverage summary is merged from all workers.
+Each xdist worker keeps OpenBLAS and XLA to one thread: the suite's arrays are
+small, and two workers each starting two BLAS threads on two cores only wait
+on each other.  Under pytest-xdist the coverage summary is merged from all workers.
 """
 from __future__ import annotations
 
@@ -31,9 +41,34 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
-import pytest
+# Before anything imports NumPy or starts JAX's backend: one thread each per
+# xdist worker (the variables are read when the libraries load; a user's own
+# settings win).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+
+import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings
-from hypothesis.database import DirectoryBasedExampleDatabase, MultiplexedDatabase, ReadOnlyDatabase
+from hypothesis.database import DirectoryBasedExampleDatabase, MultiplexedDatabase, ReadOnlyDatabase  # noqa: E402
+
+_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _jax_cache() -> None:
+    """Point JAX's persistent compilation cache at ``DELTACHECK_JAX_CACHE`` (see the module notes)."""
+    where = os.environ.get("DELTACHECK_JAX_CACHE", str(_ROOT / ".pytest_cache" / "deltacheck-jax"))
+    if not where:
+        return
+    import jax
+
+    jax.config.update("jax_compilation_cache_dir", where)
+    # Every compilation, not only those over a second: the fast path's take ~0.5 s
+    # each on an idle machine, and read back they take milliseconds.
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
 
 # A user's own activation (softsign) and loss (log_cosh), registered before any
 # test runs: every property that draws from the registry checks them too.
@@ -44,7 +79,7 @@ from reference._hypothesis_db import example_database  # noqa: E402
 
 def _database():
     own = DirectoryBasedExampleDatabase(
-        os.environ.get("DELTACHECK_DB") or Path(__file__).resolve().parents[1] / ".hypothesis" / "examples"
+        os.environ.get("DELTACHECK_DB") or _ROOT / ".hypothesis" / "examples"
     )
     shared = [ReadOnlyDatabase(DirectoryBasedExampleDatabase(d))
               for d in os.environ.get("DELTACHECK_DB_SHARED", "").split(os.pathsep) if d]
@@ -77,8 +112,56 @@ def examples(fraction: float, *, minimum: int = 10) -> int:
 CHECKED: dict[str, set] = defaultdict(set)
 
 
+def _workers() -> int:
+    """Workers for a whole-suite run: ``DELTACHECK_WORKERS``, or by the machine's load.
+
+    ``auto`` (the default): 2 when the one-minute load average leaves at least
+    1.5 CPUs idle, else 1.  Measured on a 2-core machine shared with other
+    work: two workers needed 24.0 s of CPU where one process needed 15.6 s
+    (a second JAX import and set of compilations), and with the cores already
+    busy the wall time went from 35 s to 58 s.  With both cores free the
+    second worker has a core of its own; the machine never was idle enough to
+    measure that case, so it is an expectation, not a figure.
+    """
+    want = os.environ.get("DELTACHECK_WORKERS", "auto")
+    if want != "auto":
+        return int(want)
+    try:
+        idle = (os.cpu_count() or 1) - os.getloadavg()[0]
+    except OSError:
+        return 1
+    return 2 if idle >= 1.5 else 1
+
+
+def _distribute(config) -> None:
+    """Turn on pytest-xdist's ``-n`` for whole-suite runs (``python -m pytest`` with no paths).
+
+    Only when pytest-xdist is installed and ``-n`` is not given; a run of chosen
+    files stays in one process (two workers each importing JAX cost more than
+    they save on a short selection).  ``DELTACHECK_WORKERS=0`` (or ``-n 0``)
+    forces one process.
+    """
+    if not config.pluginmanager.hasplugin("xdist") or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    o = config.option
+    if getattr(o, "numprocesses", None) is not None or o.collectonly or getattr(o, "usepdb", False):
+        return  # -n given (including -n 0), or a mode xdist cannot serve
+    if config.args_source is not pytest.Config.ArgsSource.TESTPATHS:
+        return  # chosen files or directories
+    workers = _workers()
+    if workers < 2:
+        return
+    # What xdist's own pytest_cmdline_main does for -n N (it ran before conftests could act).
+    o.numprocesses, o.tx = workers, ["popen"] * workers
+    if o.dist == "no":
+        o.dist = "load"
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
+    _distribute(config)
+    if not getattr(config.option, "tx", None):  # not the controller of xdist workers, which runs no tests
+        _jax_cache()
     # pytest-benchmark, where installed, warns while pytest configures that xdist
     # disables it; warnings are errors here and the suite has no such benchmarks.
     config.addinivalue_line("filterwarnings", "ignore:Benchmarks are automatically disabled")

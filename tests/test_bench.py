@@ -1,7 +1,9 @@
-"""scripts/bench.py runs and reports what the README's table is made of.
+"""scripts/bench.py runs and reports what docs/performance.md's tables are made of.
 
 Only the output's shape is checked: timings are measured by the script and
-read by people, never asserted here.
+read by people, never asserted here.  One test runs the script as a real
+subprocess; the others call its ``main`` in this process (JAX is imported
+already, so they skip an interpreter start and a JAX import each).
 """
 from __future__ import annotations
 
@@ -11,22 +13,28 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import bench  # noqa: E402
+
 TIMES = ("manual_s", "jax_s", "floor_s")
 
 
-def run_bench(*args):
-    return subprocess.run([sys.executable, "scripts/bench.py", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+def run_main(capsys, *args):
+    code = bench.main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
 
 
-def test_quick_json_has_one_row_per_tiny_size_and_dtype():
-    r = run_bench("--quick", "--json", "--budget", "0.05", "--no-torch")
+def test_quick_json_has_one_row_per_tiny_size():
+    r = subprocess.run([sys.executable, "scripts/bench.py", "--quick", "--json", "--budget", "0.02", "--no-torch",
+                        "--dtypes", "float32"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     rows = json.loads(r.stdout)
     assert isinstance(rows, list)
-    assert [(row["size"], row["dtype"]) for row in rows] == [
-        ("tiny-b1", "float64"), ("tiny-b1", "float32"), ("tiny-b8", "float64"), ("tiny-b8", "float32")]
+    assert [(row["size"], row["dtype"]) for row in rows] == [("tiny-b1", "float32"), ("tiny-b8", "float32")]
     for row in rows:
         for key in TIMES + ("jax_compile_s", "mem_extra_bytes", "mem_bound_bytes", "mem_ratio"):
             assert isinstance(row[key], (int, float)) and math.isfinite(row[key]) and row[key] >= 0, key
@@ -37,35 +45,127 @@ def test_quick_json_has_one_row_per_tiny_size_and_dtype():
         assert set(row["spread"]) >= {"manual", "floor", "jax"}
         assert row["torch_s"] is None
         assert row["repeats"] >= 5
-        assert {"numpy", "blas", "jax", "cpu", "nproc", "date"} <= set(row["env"])
+        assert {"numpy", "blas", "jax", "cpu", "nproc", "date", "avx512"} <= set(row["env"])
 
 
-def test_table_names_the_machine_and_libraries():
-    r = run_bench("--quick", "--budget", "0.05", "--no-torch", "--sizes", "tiny-b8", "--dtypes", "float64")
-    assert r.returncode == 0, r.stderr
-    assert "manual/floor" in r.stdout and "manual/jax" in r.stdout
-    assert "numpy" in r.stdout and "jax" in r.stdout and "tiny-b8" in r.stdout
+def test_table_names_the_machine_and_libraries(capsys):
+    code, out, err = run_main(capsys, "--quick", "--budget", "0.05", "--no-torch", "--sizes", "tiny-b8",
+                              "--dtypes", "float64")
+    assert code == 0, err
+    assert "manual/floor" in out and "manual/jax" in out
+    assert "numpy" in out and "jax" in out and "tiny-b8" in out and "OPENBLAS_CORETYPE" in out
 
 
-def test_unknown_size_is_a_usage_error():
-    r = run_bench("--sizes", "huge")
-    assert r.returncode == 2 and "unknown size" in r.stderr
+def test_tiny_b1_against_jax_is_explained_not_a_target():
+    row = {"size": "tiny-b1", "dtype": "float64", "manual_over_floor": 9.0, "manual_over_jax": 3.0,
+           "manual_s": 1e-4, "mem_ratio": 1.0}
+    lines = bench.target_lines([row])
+    assert not any("MISSED" in line for line in lines)
+    assert bench.TINY_B1_NOTE in lines and "13.4 µs" in bench.TINY_B1_NOTE
 
 
-def test_readme_table_is_replaced_between_its_markers(tmp_path):
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import bench
+def test_checks_json_row_names_every_checker(capsys):
+    code, out, err = run_main(capsys, "--checks", "--quick", "--json", "--budget", "0.05", "--no-torch")
+    assert code == 0, err
+    (row,) = json.loads(out)
+    assert row["size"] == "tiny" and row["dtype"] == "float64" and row["n_params"] == 4 * 3 + 3 + 3 * 3 + 3
+    for name in ("deltacheck", "jax_check_grads"):
+        for key in (f"{name}_s", f"{name}_first_s"):
+            assert isinstance(row[key], float) and math.isfinite(row[key]) and row[key] > 0, key
+        assert row["passed"][name] is True, name  # a correct gradient, and a smooth net: no false failure
+        assert row["checks"][name]
+    for name in ("torch_gradcheck", "torch_gradcheck_fast"):
+        assert row[f"{name}_s"] is None and row[f"{name}_first_s"] is None and row["passed"][name] is None
+    assert math.isclose(row["deltacheck_over_fastest_peer"], row["deltacheck_s"] / row["jax_check_grads_s"])
+    assert "per-parameter central differences" in row["checks"]["deltacheck"]
 
-    readme = tmp_path / "README.md"
-    readme.write_text("intro\n<!-- bench openblas-x -->\nold\n<!-- /bench openblas-x -->\nafter\n")
-    bench.update_readme(readme, "openblas-x", "| new |")
-    assert readme.read_text() == "intro\n<!-- bench openblas-x -->\n```text\n| new |\n```\n<!-- /bench openblas-x -->\nafter\n"
-    try:
-        bench.update_readme(readme, "openblas-y", "| new |")
-    except ValueError as exc:
-        assert "<!-- bench openblas-y -->" in str(exc)
-    else:
-        raise AssertionError("a missing marker must be an error")
-    env = {"blas_core": "Haswell", "blas_coretype_env": "Haswell"}
-    assert bench.readme_key(env) == "openblas-haswell-forced"
-    assert bench.readme_key({"blas_core": "SkylakeX", "blas_coretype_env": None}) == "openblas-skylakex"
+
+def test_checks_table_marks_false_failures_and_skips():
+    env = {"date": "d", "nproc": 2, "cpu": "cpu", "avx512": True, "python": "3", "numpy": "2", "blas": "b",
+           "blas_core": "Zen", "blas_coretype_env": None, "blas_threads": None, "jax": "j", "jaxlib": "j",
+           "torch": "t", "load_average": 0.5}
+    row = {"size": "small-relu", "network": "net", "n_params": 6922, "deltacheck_s": 0.002,
+           "jax_check_grads_s": 0.01, "torch_gradcheck_s": None, "torch_gradcheck_fast_s": 0.005,
+           "deltacheck_first_s": 0.2, "jax_check_grads_first_s": 2.0, "torch_gradcheck_first_s": None,
+           "torch_gradcheck_fast_first_s": 0.1,
+           "passed": {"deltacheck": True, "jax_check_grads": False, "torch_gradcheck": None,
+                      "torch_gradcheck_fast": True},
+           "checks": {"deltacheck": "d", "jax_check_grads": "j", "torch_gradcheck": "t",
+                      "torch_gradcheck_fast": "f"},
+           "skipped": {"torch_gradcheck": "not run: too slow"}, "deltacheck_over_fastest_peer": 0.4}
+    text = bench.checks_table([row], env)
+    assert "10.00 ms FALSE FAIL" in text and "not run" in text and "not run: too slow" in text
+    assert "AVX-512" in text and "OPENBLAS_CORETYPE unset" in text
+    assert "target warm deltacheck check <= the fastest peer: met" in text
+
+
+@pytest.mark.parametrize("args, message", [(("--sizes", "huge"), "unknown size"),
+                                           (("--checks", "--sizes", "tiny-b8"), "unknown size"),
+                                           (("--checks", "--dtypes", "float32"), "float64"),
+                                           (("--blas-threads", "1"), "before NumPy loads")])
+def test_bad_arguments_are_usage_errors(capsys, args, message):
+    with pytest.raises(SystemExit) as exc:
+        bench.main(list(args))
+    assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_doc_table_is_replaced_between_its_markers(tmp_path):
+    doc = tmp_path / "performance.md"
+    doc.write_text("intro\n<!-- bench openblas-x -->\nold\n<!-- /bench openblas-x -->\nafter\n")
+    bench.update_doc(doc, "openblas-x", "| new |")
+    assert doc.read_text() == "intro\n<!-- bench openblas-x -->\n```text\n| new |\n```\n<!-- /bench openblas-x -->\nafter\n"
+    # A new key gets its own markers at the end; the old table stays.
+    bench.update_doc(doc, "openblas-y", "| y |")
+    text = doc.read_text()
+    assert text.startswith("intro\n<!-- bench openblas-x -->\n```text\n| new |")
+    assert text.endswith("after\n\n<!-- bench openblas-y -->\n```text\n| y |\n```\n<!-- /bench openblas-y -->\n")
+    # Unpaired markers are an error, not a guess.
+    doc.write_text("<!-- bench openblas-z -->\nwritten by hand\n")
+    with pytest.raises(ValueError, match="<!-- /bench openblas-z -->"):
+        bench.update_doc(doc, "openblas-z", "| z |")
+    assert doc.read_text() == "<!-- bench openblas-z -->\nwritten by hand\n"
+
+
+def test_missing_doc_is_created_with_its_markers(tmp_path):
+    doc = tmp_path / "docs" / "performance.md"
+    bench.update_doc(doc, "checks-openblas-zen", "| t |")
+    text = doc.read_text()
+    assert text.startswith("# Performance\n")
+    assert "<!-- bench checks-openblas-zen -->\n```text\n| t |\n```\n<!-- /bench checks-openblas-zen -->\n" in text
+
+
+def test_doc_keys_name_the_blas_configuration():
+    assert bench.doc_key({"blas_core": "Haswell", "blas_coretype_env": "Haswell"}) == "openblas-haswell-forced"
+    assert bench.doc_key({"blas_core": "SkylakeX", "blas_coretype_env": None}) == "openblas-skylakex"
+    assert bench.doc_key({"blas_core": "Zen", "blas_coretype_env": None}, "checks") == "checks-openblas-zen"
+
+
+def test_remembered_directions_are_the_ones_drawn_afresh():
+    # reference.numerical keeps unit directions per (int seed, K, n_params, dtype)
+    # for speed; the values must be exactly what a fresh draw gives, and what
+    # callers get must be theirs to modify.
+    import numpy as np
+
+    import manual_bp as bp
+    from reference import numerical
+
+    net = bp.Network((3, 4, 2), ("tanh", "identity"), "squared_error")
+    params = bp.init_params(net, seed=1)
+    x, y = np.ones((2, 3)), np.zeros((2, 2))
+    numerical._DIRECTIONS.clear()
+    d1, v1 = numerical.directional_derivatives(net, params, x, y, n_directions=3, seed=7)
+    assert len(numerical._DIRECTIONS) == 1
+    v1[0][0][...] = 99.0  # the caller's copy, not the remembered one
+    d2, v2 = numerical.directional_derivatives(net, params, x, y, n_directions=3, seed=7)
+    numerical._DIRECTIONS.clear()
+    d3, v3 = numerical.directional_derivatives(net, params, x, y, n_directions=3, seed=7)
+    assert np.array_equal(d1, d3) and np.array_equal(d2, d3)
+    for (VW2, Vb2), (VW3, Vb3) in zip(v2, v3):
+        assert np.array_equal(VW2, VW3) and np.array_equal(Vb2, Vb3)
+        assert VW2.flags.writeable
+    # A Generator is drawn from every time: its state moves on.
+    rng = np.random.default_rng(7)
+    _, g1 = numerical.directional_derivatives(net, params, x, y, n_directions=3, seed=rng)
+    _, g2 = numerical.directional_derivatives(net, params, x, y, n_directions=3, seed=rng)
+    assert not np.array_equal(g1[0][0], g2[0][0])
+    assert bench.doc_key({"blas_core": "Zen", "blas_coretype_env": None, "blas_threads_env": "1"}) == "openblas-zen-1thread"
