@@ -377,17 +377,20 @@ def _agreement(actual, expected, dtype, kind: str, bound=None) -> Agreement:
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(a - e)
     max_abs = float(np.nan_to_num(diff, nan=np.inf).max())
+    # max_rel and the verdict from max_abs and the scale already in hand (what max_error and
+    # allclose_tree compute, without walking the arrays twice more: a third of a tiny check's time).
+    scale = max(float(np.abs(a).max()), float(np.abs(e).max()))
+    finite = math.isfinite(max_abs) and math.isfinite(scale)
+    max_rel = (max_abs / scale if max_abs > 0 else 0.0) if finite else math.inf
     if bound is not None:
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio = np.nan_to_num(np.where(diff > 0, diff / bound, 0.0), nan=np.inf)
         worst = float(ratio.max())
         eff = max_abs / worst if 0 < worst < math.inf else (float(np.max(bound)) if worst == 0 else 0.0)
-        return Agreement(max_abs, max_error([a], [e]), eff, worst <= 1.0)
-    scale = max(float(np.abs(a).max()), float(np.abs(e).max()))
+        return Agreement(max_abs, max_rel, eff, finite and worst <= 1.0)
     tol = tolerance(dtype, kind)
     bound = tol.atol + tol.rtol * scale if math.isfinite(scale) else math.inf
-    return Agreement(max_abs, max_error([a], [e]), bound,
-                     bool(allclose_tree([a], [e], dtype=dtype, kind=kind)))
+    return Agreement(max_abs, max_rel, bound, finite and max_abs <= bound)
 
 
 def _leaf_problem(c, ref) -> str:
