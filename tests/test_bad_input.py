@@ -545,7 +545,8 @@ NETWORK_SPECS = [
      r"manual_bp.register_activation$"),
     (dict(activations=(3, "softmax")), TypeError, r"^activation must be a name"),
     (dict(activations=("softmax", "softmax")), ValueError, r"^activations\[0\] is softmax"),
-    (dict(loss="hinge"), ValueError, r"^unknown loss 'hinge'"),
+    (dict(loss="hinge"), ValueError, r"^unknown loss 'hinge'; choose one of \[.*'squared_error'\], or register your "
+                                    r"own with manual_bp.register_loss$"),
     (dict(loss=None), TypeError, r"^loss must be a name"),
     (dict(activations=("tanh", "sigmoid")), ValueError, r"^loss 'cross_entropy' needs a softmax output"),
     (dict(activations=("tanh", "softmax"), loss="binary_cross_entropy"), ValueError,

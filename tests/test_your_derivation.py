@@ -159,8 +159,84 @@ def test_registration_is_checked():
         bp.register_activation(bp.Tanh())
     with pytest.raises(TypeError, match="takes an Activation instance"):
         bp.register_activation("tanh")
-    with pytest.raises(ValueError, match="already registered"):
+    with pytest.raises(ValueError, match=r"^a loss named 'squared_error' is already registered; pass replace=True "
+                                         r"to replace it$"):
         bp.register_loss(bp.SquaredError())
+    with pytest.raises(ValueError, match=r"^a loss named 'mse' is already registered"):
+        bp.register_loss(_LogCoshNoTanh(), aliases=("MSE",))
+
+
+def test_loss_registration_is_checked():
+    @dataclass(frozen=True)
+    class NoFormula(bp.Loss):
+        name = "no_formula_loss"
+
+        def grad_a(self, a, y):
+            return a - y
+
+    @dataclass(frozen=True)
+    class NoDerivative(bp.Loss):
+        name = "no_derivative_loss"
+
+        def formula(self, xp, z, a, y):
+            return xp.sum(a, axis=-1)
+
+    @dataclass(frozen=True)
+    class BadTargets(LogCosh):
+        name = "bad_targets"
+        targets = "integers"
+
+    class Unhashable(LogCosh):
+        name = "unhashable_loss"
+        __hash__ = None
+
+    @dataclass(frozen=True)
+    class Nameless(LogCosh):
+        name = "loss"
+
+    with pytest.raises(TypeError, match=r"^loss 'no_formula_loss' defines no formula\(self, xp, z, a, y\)"):
+        bp.register_loss(NoFormula())
+    with pytest.raises(TypeError, match=r"^loss 'no_derivative_loss' defines neither grad_a\(self, a, y\) nor "
+                                        r"output_delta"):
+        bp.register_loss(NoDerivative())
+    with pytest.raises(ValueError, match=r"^loss 'bad_targets' has targets = 'integers'; use one of \('real', "
+                                         r"'probabilities', 'unit'\)$"):
+        bp.register_loss(BadTargets())
+    with pytest.raises(TypeError, match=r"^loss 'unhashable_loss' must be hashable"):
+        bp.register_loss(Unhashable())
+    with pytest.raises(ValueError, match=r"^Nameless needs a class attribute name = '...', got 'loss'$"):
+        bp.register_loss(Nameless())
+    with pytest.raises(TypeError, match=r"^register_loss takes a Loss instance"):
+        bp.register_loss("log_cosh")
+    for bad in (NoFormula, NoDerivative, BadTargets, Unhashable, Nameless):
+        assert bad.name not in bp.LOSSES  # a refused loss leaves the registry as it was
+
+
+def test_registration_with_aliases_and_replacement():
+    from manual_bp import activations, losses
+
+    @dataclass(frozen=True)
+    class Cube(bp.Activation):
+        name = "Cube"
+
+        def formula(self, xp, z):
+            return z * z * z
+
+        def derivative(self, z, a):
+            return 3 * z * z
+
+    try:
+        act = bp.register_activation(Cube, aliases=("Third_Power",))  # a class is instantiated
+        assert isinstance(act, Cube) and bp.get_activation("cube") is act and bp.get_activation("THIRD_POWER") is act
+        again = Cube()
+        assert bp.register_activation(again, replace=True) is again and bp.get_activation("cube") is again
+        loss = bp.register_loss(_LogCoshNoTanh, aliases=("LCW",))
+        assert bp.get_loss("lcw") is loss and bp.get_loss("Log_Cosh_Wrong") is loss
+    finally:  # leave the registry as the rest of the suite expects it
+        activations.ACTIVATIONS.pop("cube", None)
+        activations._ALIASES.pop("third_power", None)
+        losses.LOSSES.pop("log_cosh_wrong", None)
+        losses._ALIASES.pop("lcw", None)
 
 
 # ---------------------------------------------------------------------------
@@ -202,7 +278,8 @@ def test_l2_loss_and_gradient_first_principles():
     assert bp.loss(net, params, np.array([[x]]), np.array([[y]])) == pytest.approx(r * r + 0.25 * w * w)
     (dW, db), = bp.gradients(net, params, np.array([[x]]), np.array([[y]]))
     assert dW[0, 0] == pytest.approx(2 * r * x + 2 * 0.25 * w) and db[0] == pytest.approx(2 * r)
-    assert ref.loss(net, params, np.array([[x]]), np.array([[y]])) == pytest.approx(r * r + 0.25 * w * w)
+    L, ((dW2, db2),) = bp.loss_and_gradients(net, params, np.array([[x]]), np.array([[y]]))
+    assert L == pytest.approx(r * r + 0.25 * w * w) and dW2[0, 0] == pytest.approx(dW[0, 0])
     # The penalty is once per batch: the same under mean reduction over two samples.
     mean = bp.Network((1, 1), "identity", "squared_error", reduction="mean", l2=0.25)
     xs, ys = np.array([[x], [x]]), np.array([[y], [y]])
