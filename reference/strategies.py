@@ -21,6 +21,7 @@ the price of not shrinking individual entries.
 """
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -109,6 +110,14 @@ ELU_ALPHAS = (1.0, 0.5, 2.0)
 def activations(*, names=None, slopes=LEAKY_SLOPES, alphas=ELU_ALPHAS):
     """An activation drawn from ``names`` (default: every registered elementwise one);
     leaky ReLU gets a slope from ``slopes``, ELU an α from ``alphas``."""
+    names = hidden_activation_names() if names is None else names
+    return _activations(tuple(names), tuple(slopes), tuple(alphas))
+
+
+@functools.lru_cache(maxsize=256)
+def _activations(names: tuple, slopes: tuple, alphas: tuple):
+    # One strategy object per choice of names: networks() asks for one per layer per
+    # draw, and a fresh strategy makes Hypothesis validate it afresh every time.
     def build(name):
         act = get_activation(name)
         if isinstance(act, LeakyReLU):
@@ -117,7 +126,7 @@ def activations(*, names=None, slopes=LEAKY_SLOPES, alphas=ELU_ALPHAS):
             return st.sampled_from(alphas).map(ELU)
         return st.just(act)
 
-    return st.sampled_from(tuple(hidden_activation_names() if names is None else names)).flatmap(build)
+    return st.sampled_from(names).flatmap(build)
 
 
 @st.composite
