@@ -919,6 +919,16 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candida
     bounds = derivative_bounds(net, params, x, y)
     jax_bounds = None if bounds is None else {
         f"{k}{l}": B for l, pair in enumerate(bounds[0], start=1) for k, B in zip("Wb", pair) if B is not None}
+    if jax_bounds is not None and per_sample and spec.l2 and n_batch > 1:
+        # deltacheck's own arithmetic joins the bound: combining N per-sample dW that each carry
+        # 2·l2·W sums N copies of it and subtracts N − 1 (reference/layout.py), a rounding of up to
+        # ~N·u·(N·|2·l2·W| + |dW|) that no candidate is to blame for (a width-1 softmax, whose data
+        # gradient is exactly 0, leaves nothing else to hide it).
+        u = float(np.finfo(dtype).eps) / 2
+        for l, (W, _) in enumerate(cparams, start=1):
+            data = np.abs(np.asarray(jgrads[l - 1][0], np.float64))
+            jax_bounds[f"W{l}"] = jax_bounds[f"W{l}"] + 4 * n_batch * u * (
+                n_batch * 2 * spec.l2 * np.abs(W.astype(np.float64)) + data)
 
     trees = {"jax": jgrads}
     methods = {"jax": jmethod}
