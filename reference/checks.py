@@ -28,6 +28,14 @@ __all__ = ["check_activation", "check_loss"]
 _GRID = np.array([[-30.0, -5.0, -1.5, -0.5, -1e-3, 0.0, 1e-3, 0.5, 1.5, 5.0, 30.0]])
 
 
+def _require_hypothesis() -> None:
+    try:
+        import hypothesis  # noqa: F401
+    except ImportError:
+        raise ImportError("check_activation and check_loss run a Hypothesis property: pip install hypothesis "
+                          "(or deltacheck[test])") from None
+
+
 def _settings(max_examples: int):
     from hypothesis import HealthCheck, settings
 
@@ -140,6 +148,7 @@ def check_activation(act, *, max_examples: int = 40, max_depth: int = 3, dtype=n
     if not isinstance(act, (Activation, str)):
         raise TypeError(f"act must be a manual_bp.Activation instance or a registered name, got {act!r}")
     act = get_activation(act)
+    _require_hypothesis()
     what = f"activation {str(act)!r}"
     _check_value(act, what, np.dtype(dtype))
     _run(_problems(activation=act, max_depth=max_depth, dtype=dtype), what, max_examples)
@@ -154,5 +163,6 @@ def check_loss(loss, *, max_examples: int = 40, max_depth: int = 3, dtype=np.flo
     if not isinstance(loss, (Loss, str)):
         raise TypeError(f"loss must be a manual_bp.Loss instance or a registered name, got {loss!r}")
     loss = get_loss(loss)
+    _require_hypothesis()
     what = f"loss {loss.name!r}"
     _run(_problems(loss=loss, max_depth=max_depth, dtype=dtype), what, max_examples)
