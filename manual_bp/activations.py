@@ -50,6 +50,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._registry import check_name, store
+
 __all__ = [
     "Activation",
     "Identity",
@@ -449,28 +451,14 @@ def register_activation(act: Activation, *, aliases=(), replace: bool = False) -
     if not isinstance(act, Activation):
         raise TypeError(f"register_activation takes an Activation instance (subclass manual_bp.Activation), "
                         f"got {act!r}")
-    name = act.name
-    if not isinstance(name, str) or not name or name == Activation.name:
-        raise ValueError(f"{type(act).__name__} needs a class attribute name = '...', got {name!r}")
+    name = check_name(act, Activation)
     cls = type(act)
     if cls.formula is Activation.formula:
         raise TypeError(f"activation {name!r} defines no formula(self, xp, z): the definition every oracle uses")
     if cls.derivative is Activation.derivative and cls.vjp is Activation.vjp:
         raise TypeError(f"activation {name!r} defines neither derivative(self, z, a) nor vjp(self, g, z, a): "
                         "the hand derivative is what is checked")
-    try:
-        hash(act)
-    except TypeError:
-        raise TypeError(f"activation {name!r} must be hashable (the JAX reference compiles per activation): "
-                        "declare it with @dataclass(frozen=True)") from None
-    keys = [name.lower(), *(a.lower() for a in aliases)]
-    for key in keys:
-        taken = key in ACTIVATIONS or key in _ALIASES
-        if taken and not replace:
-            raise ValueError(f"an activation named {key!r} is already registered; pass replace=True to replace it")
-    ACTIVATIONS[name.lower()] = act
-    for alias in keys[1:]:
-        _ALIASES[alias] = name.lower()
+    store(ACTIVATIONS, _ALIASES, act, name, aliases, replace, "activation")
     return act
 
 

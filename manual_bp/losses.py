@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._registry import check_name, store
 from .activations import Activation, _log_softmax, _softplus_formula
 
 __all__ = ["Loss", "SquaredError", "CrossEntropy", "BinaryCrossEntropy", "LOSSES", "get_loss", "register_loss"]
@@ -161,9 +162,7 @@ def register_loss(loss: Loss, *, aliases=(), replace: bool = False) -> Loss:
         loss = loss()
     if not isinstance(loss, Loss):
         raise TypeError(f"register_loss takes a Loss instance (subclass manual_bp.Loss), got {loss!r}")
-    name = loss.name
-    if not isinstance(name, str) or not name or name == Loss.name:
-        raise ValueError(f"{type(loss).__name__} needs a class attribute name = '...', got {name!r}")
+    name = check_name(loss, Loss)
     cls = type(loss)
     if cls.formula is Loss.formula:
         raise TypeError(f"loss {name!r} defines no formula(self, xp, z, a, y): the definition every oracle uses")
@@ -172,17 +171,7 @@ def register_loss(loss: Loss, *, aliases=(), replace: bool = False) -> Loss:
                         "the hand derivative is what is checked")
     if loss.targets not in _TARGETS:
         raise ValueError(f"loss {name!r} has targets = {loss.targets!r}; use one of {_TARGETS}")
-    try:
-        hash(loss)
-    except TypeError:
-        raise TypeError(f"loss {name!r} must be hashable: declare it with @dataclass(frozen=True)") from None
-    keys = [name.lower(), *(a.lower() for a in aliases)]
-    for key in keys:
-        if (key in LOSSES or key in _ALIASES) and not replace:
-            raise ValueError(f"a loss named {key!r} is already registered; pass replace=True to replace it")
-    LOSSES[name.lower()] = loss
-    for alias in keys[1:]:
-        _ALIASES[alias] = name.lower()
+    store(LOSSES, _ALIASES, loss, name, aliases, replace, "loss")
     return loss
 
 
