@@ -581,10 +581,10 @@ def _noise(L, L_twin, dtype, twin_dtype, l2_extra, unit):
         # an estimate (not a measurement) gets a factor 16 of headroom (a 4× miss was seen); float64 has
         # halvings to spare (two fewer of ~20).
         dev *= _ESTIMATE_SAFETY * _EPS[dtype] / _EPS[twin_dtype]
-    nu = np.empty(S)
-    for k in range(S):
-        near = dev[rows >= k - 3]
-        nu[k] = near.max() if near.size else dev[-1]
+    # Row k: the largest dev over the sampled rows r >= k - 3 (sorted, so a suffix of them).
+    suffix_max = np.maximum.accumulate(dev[::-1])[::-1]
+    first = np.searchsorted(rows, np.arange(S) - 3, side="left")
+    nu = np.where(first < rows.size, suffix_max[np.minimum(first, rows.size - 1)], dev[-1])
     return np.maximum(nu, low)
 
 
@@ -644,7 +644,10 @@ def _read(name, index, hs, L, gd, crossed, noise, slope_g, trim: bool) -> Taylor
             else:
                 reasons[i] = "gap" if i < start else "isolated"
     idx = np.arange(max(first, end - FIT_STEPS + 1), end + 1)
-    order = float(np.polyfit(np.log2(steps[idx]), np.log2(r1[idx]), 1)[0])
+    # The least-squares slope of log r₁ against log h (np.polyfit's degree-1 fit, in closed form).
+    lh, lr = np.log2(steps[idx]), np.log2(r1[idx])
+    lh = lh - lh.mean()
+    order = float(lh @ (lr - lr.mean()) / (lh @ lh))
     def _order(i):  # observed order between steps i and i + 1
         return float(np.log2(r1[i] / r1[i + 1]) / np.log2(steps[i] / steps[i + 1]))
 

@@ -336,9 +336,19 @@ class _Rounding(NamedTuple):
         return (np.sqrt(n) if self.probable else n) * self.u
 
     def add(self, *terms):
-        if self.probable:
-            return functools.reduce(np.hypot, terms)  # hypot: no overflow or underflow in the squares
-        return sum(terms)
+        if not self.probable:
+            return sum(terms)
+        # In quadrature.  sqrt(Σ t²) is ~15x faster than chained np.hypot; hypot (no overflow or
+        # underflow in the squares) is kept for the entries whose Σ t² leaves float64's safe range.
+        s = sum(np.square(t) for t in terms)
+        out = np.sqrt(s)
+        redo = ~((s > _SQUARES_LO) & (s < _SQUARES_HI))  # also nan
+        if not redo.any():
+            return out
+        if np.ndim(out) == 0:
+            return functools.reduce(np.hypot, terms)
+        out[redo] = functools.reduce(np.hypot, [np.broadcast_to(t, out.shape)[redo] for t in terms])
+        return out
 
     def through(self, E, M):
         """Errors ``E`` carried through a matrix product with ``|M|`` (both >= 0): ``E @ M``.
@@ -348,11 +358,18 @@ class _Rounding(NamedTuple):
         """
         if not self.probable:
             return E @ M
+        if not E.any():  # the input layer's Δa = 0: nothing to carry (and two matrix products saved)
+            return np.zeros((E.shape[0], M.shape[1]))
         r = _unit_scale(E.max(axis=1, keepdims=True))
         c = _unit_scale(M.max(axis=0, keepdims=True))
-        quad = r * np.sqrt(np.square(E / r) @ np.square(M / c)) * c
-        # sqrt(Σ e²m²) >= Σ em / k always; where a square still underflowed
-        # (an entry 1e-200 of its row's largest), that floor keeps it.
+        E2, M2 = np.square(E / r), np.square(M / c)
+        quad = r * np.sqrt(E2 @ M2) * c
+        # sqrt(Σ e²m²) >= Σ em / k always; where a product of squares underflowed
+        # (an entry 1e-200 of its row's largest), that floor keeps it.  Only then:
+        # it costs a second matrix product.
+        smallest = (np.min(E2, where=E2 > 0, initial=1.0) * np.min(M2, where=M2 > 0, initial=1.0))
+        if smallest >= _SQUARES_LO:
+            return quad
         return np.maximum(quad, (E @ M) / E.shape[1])
 
     def sum(self, E, axis, keepdims=False):
@@ -362,6 +379,10 @@ class _Rounding(NamedTuple):
         out = np.maximum(c * np.sqrt(np.square(E / c).sum(axis=axis, keepdims=True)),
                          E.sum(axis=axis, keepdims=True) / E.shape[axis])
         return out if keepdims else np.squeeze(out, axis=axis)
+
+
+#: Where a sum of squares is safe from underflow and overflow (float64 spans ~1e-308 to 1e308).
+_SQUARES_LO, _SQUARES_HI = 1e-290, 1e290
 
 
 def _unit_scale(m):

@@ -78,6 +78,25 @@ def _kinds(report):
     return [f.kind for f in report.diagnosis]
 
 
+def test_default_taylor_goes_per_parameter_when_the_candidate_is_wrong():
+    """A wrong leaf turns the default joint-direction Taylor test into one direction per parameter,
+    whose orders name the leaf: about 1 for the scaled W2 (its r₁ keeps the h·⟨e, v⟩ term), 2 elsewhere."""
+    net = bp.Network((4, 3, 3), ("tanh", "identity"), "squared_error")
+    rng = np.random.default_rng(3)
+    params = bp.init_params(net, seed=rng)
+    x, y = rng.normal(size=(N, 4)), rng.normal(size=(N, 3))
+
+    def wrong(net, params, x, y):
+        g = bp.gradients(net, params, x, y)
+        return [g[0], (1.5 * g[1][0], g[1][1])]
+
+    report = ref.compare(net, params, x, y, candidate=wrong)
+    assert not report.ok
+    orders = {p.name: p.ok for p in report.taylor.parameters}
+    assert orders == {"W1": True, "b1": True, "W2": False, "b2": True}
+    assert ref.compare(net, params, x, y, candidate=wrong, taylor=False).taylor is None
+
+
 def _factor(report):
     (f,) = [f for f in report.diagnosis if f.kind == "factor"]
     return f
@@ -93,7 +112,10 @@ def test_manual_bp_agrees_and_the_report_is_complete():
     assert [p.shape for p in report.params] == [(4, 3), (3,), (3, 3), (3,)]
     assert {o.name: o.status for o in report.oracles} == {"jax": "agree", "central": "agree", "complex_step": "agree",
                                                           "taylor": "agree"}
-    assert report.taylor.ok and [p.name for p in report.taylor.parameters] == ["W1", "b1", "W2", "b2"]
+    # By default a right gradient gets the joint direction only; taylor=True adds one per parameter.
+    assert report.taylor.ok and report.taylor.parameters is None
+    full = ref.compare(net, params, rng.normal(size=(N, 4)), rng.integers(0, 3, N), taylor=True)
+    assert full.taylor.ok and [p.name for p in full.taylor.parameters] == ["W1", "b1", "W2", "b2"]
     assert report.numerical == "per_parameter" and report.localisation is None and not report.diagnosis
     assert [lc.quantity for lc in report.layers] == ["δ_2", "δ_1"]  # from the output back, manual_bp's deltas
     w1 = report.params[0]
