@@ -41,6 +41,7 @@ an elementwise ratio: see :mod:`reference.tolerances` for why.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -48,21 +49,22 @@ import numpy as np
 
 from . import mistakes as _mistakes
 from ._spec import check_all
-from .fast import _unsupported, fast_derivatives
+from .fast import _fast_derivatives, _unsupported
 from .layout import adapt_candidate, check_layout
-from .model import _evaluate as _jax_evaluate
+from .model import _evaluate_checked
 from .model import gradients as jax_gradients
 from .model import loss_xp
 from .numerical import (
     CENTRAL_STEP,
     COMPLEX_STEP,
     KinkCrossingError,
-    central_difference_gradients,
+    _central_difference,
+    _complex_step,
     complex_step_gradients,
     directional_derivatives,
     project_gradients,
 )
-from .tolerances import allclose_tree, derivative_bounds, max_error, tolerance
+from .tolerances import _derivative_bounds, allclose_tree, max_error, tolerance
 
 __all__ = [
     "MAX_PER_PARAMETER",
@@ -91,6 +93,8 @@ N_DIRECTIONS = 2
 #: for nets that fit, one compilation per depth serves them all; bigger nets
 #: would pay for the padding in every call, and go to reference.gradients.
 _FAST_MAX = 8
+#: Under ``jax_path="auto"``, small architectures compiled one by one before the padded frame takes over.
+_PLAIN_COMPILES_BEFORE_FAST = 4
 
 #: Display names of the sources, in column order.
 LABELS = {
@@ -370,13 +374,25 @@ def _agreement(actual, expected, dtype, kind: str, bound=None) -> Agreement:
     With ``bound`` the reported scalar bound is ``max_abs / max(|Δ| / bound)``,
     so ``max_abs / bound`` is the largest fraction of its own bound any entry uses.
     """
+    return _agreement_and_ratio(actual, expected, dtype, kind, bound)[0]
+
+
+def _nan_max(v) -> float:
+    """``max(v)`` with nan counted as inf (np.max propagates nan; one pass instead of nan_to_num's copy)."""
+    m = float(v.max())
+    return math.inf if math.isnan(m) else m
+
+
+def _agreement_and_ratio(actual, expected, dtype, kind: str, bound=None):
+    """``(Agreement, ratio)``: :func:`_agreement` and ``|Δ|`` in units of the bound used, entry by entry
+    (0 where ``Δ = 0``, nan where ``Δ`` is; for picking the worst entry)."""
     a = np.asarray(actual, np.float64)
     e = np.asarray(expected, np.float64)
     if a.size == 0:
-        return Agreement(0.0, 0.0, tolerance(dtype, kind).atol, True)
+        return Agreement(0.0, 0.0, tolerance(dtype, kind).atol, True), np.zeros(a.shape)
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(a - e)
-    max_abs = float(np.nan_to_num(diff, nan=np.inf).max())
+    max_abs = _nan_max(diff)
     # max_rel and the verdict from max_abs and the scale already in hand (what max_error and
     # allclose_tree compute, without walking the arrays twice more: a third of a tiny check's time).
     scale = max(float(np.abs(a).max()), float(np.abs(e).max()))
@@ -384,13 +400,15 @@ def _agreement(actual, expected, dtype, kind: str, bound=None) -> Agreement:
     max_rel = (max_abs / scale if max_abs > 0 else 0.0) if finite else math.inf
     if bound is not None:
         with np.errstate(invalid="ignore", divide="ignore"):
-            ratio = np.nan_to_num(np.where(diff > 0, diff / bound, 0.0), nan=np.inf)
-        worst = float(ratio.max())
+            ratio = np.where(diff > 0, diff / bound, 0.0)
+        worst = _nan_max(ratio)
         eff = max_abs / worst if 0 < worst < math.inf else (float(np.max(bound)) if worst == 0 else 0.0)
-        return Agreement(max_abs, max_rel, eff, finite and worst <= 1.0)
+        return Agreement(max_abs, max_rel, eff, finite and worst <= 1.0), ratio
     tol = tolerance(dtype, kind)
     bound = tol.atol + tol.rtol * scale if math.isfinite(scale) else math.inf
-    return Agreement(max_abs, max_rel, bound, finite and max_abs <= bound)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = diff / bound
+    return Agreement(max_abs, max_rel, bound, finite and max_abs <= bound), ratio
 
 
 def _leaf_problem(c, ref) -> str:
@@ -411,14 +429,12 @@ def _compare_leaf(c, refs: dict, dtype, jax_bound=None) -> tuple[dict, tuple | N
     note = _leaf_problem(c, ref)
     if note:
         return {}, None, {}, note
-    errors = {o: _agreement(c, r, dtype, _KIND[o], jax_bound if o == "jax" else None) for o, r in refs.items()}
+    both = {o: _agreement_and_ratio(c, r, dtype, _KIND[o], jax_bound if o == "jax" else None)
+            for o, r in refs.items()}
+    errors = {o: agreement for o, (agreement, _) in both.items()}
     # The worst element: largest error in units of each oracle's own bound,
     # so a loose oracle's rounding does not outrank a tight oracle's miss.
-    c64 = c.astype(np.float64)
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        ratio = np.max([np.abs(c64 - r.astype(np.float64))
-                        / (jax_bound if o == "jax" and jax_bound is not None else errors[o].bound)
-                        for o, r in refs.items()], axis=0)
+    ratio = functools.reduce(np.maximum, [r for _, r in both.values()])  # a nan anywhere makes that entry the worst
     idx = np.unravel_index(int(np.argmax(np.nan_to_num(ratio, nan=np.inf))), c.shape) if c.size else None
     values = {} if idx is None else {"candidate": float(c[idx]), **{o: float(r[idx]) for o, r in refs.items()}}
     return errors, None if idx is None else tuple(int(i) for i in idx), values, ""
@@ -762,23 +778,46 @@ def _model_of(net, spec) -> dict:
     }
 
 
-def _jax_source(net, params, x, y, spec, path: str):
+def _auto_path(checked) -> str:
+    """``"fast"`` or ``"plain"`` for ``jax_path="auto"``: whichever answers without compiling, else the cheaper
+    compilation for what this process has done so far.
+
+    The plain definition compiles per architecture (~0.2-0.3 s, then ~0.15 ms a call); the padded frame once
+    for every small net (~1-2 s, then ~0.4 ms a call).  So a process checking one or a few architectures
+    (a CLI run, a unit test) compiles the plain one for each, and one checking many (a Hypothesis
+    property) switches to the frame after :data:`_PLAIN_COMPILES_BEFORE_FAST` plain compilations.
+    """
+    from . import fast as _fast
+    from . import model as _model
+
+    spec, params, x, y, dtype = checked
+    if max(spec.sizes) > _FAST_MAX or x.shape[0] > _FAST_MAX or _unsupported(spec):
+        return "plain"
+    if _model._arch_key(*checked) in _model.COMPILED:
+        return "plain"
+    if _fast.frame(spec, x, dtype) in _fast.COMPILED:
+        return "fast"
+    dt = np.dtype(dtype).name
+    return "plain" if sum(k[-1] == dt for k in _model.COMPILED) < _PLAIN_COMPILES_BEFORE_FAST else "fast"
+
+
+def _jax_source(checked, path: str):
     """``(grads, deltas thunk, input-gradient thunk, method)`` from the padded fast path or the plain definition.
 
     The fast path has no ∂L/∂x of its own; there it is jax.grad's own
     ``δ_1`` times ``W_1ᵀ`` (``z_1 = x W_1 + b_1``, so ``∂L/∂x = δ_1 W_1ᵀ``
     exactly), which spares every small net a compilation of its own.
     """
+    spec, params, x = checked[:3]
     if path == "auto":
-        small = max(spec.sizes) <= _FAST_MAX and np.shape(x)[0] <= _FAST_MAX
-        path = "fast" if small and not _unsupported(spec) else "plain"
+        path = _auto_path(checked)
     if path == "fast":
-        d = fast_derivatives(net, params, x, y)
-        W1 = np.asarray(params[0][0])
+        d = _fast_derivatives(*checked)
+        W1 = params[0][0]
         return (d.gradients, (lambda: d.deltas), (lambda: d.deltas[0] @ W1.T),
-                "reference.fast_derivatives (jax.grad, padded, jitted per depth)")
+                "reference.fast_derivatives (jax.grad, in a padded frame jitted once per dtype)")
     # One jitted jax.value_and_grad gives the gradients, the deltas and ∂L/∂x together.
-    _, grads, ds, dx = _jax_evaluate(net, params, x, y)
+    _, grads, ds, dx = _evaluate_checked(*checked)
     return grads, (lambda: ds), (lambda: dx), "reference.gradients (jax.grad, jitted per architecture)"
 
 
@@ -871,8 +910,11 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candida
     n_directions, seed
         Directions for the directional check and their random source.
     jax_path : {"auto", "fast", "plain"}
-        :func:`reference.fast_derivatives` (one compilation per depth, for
-        nets of width and batch <= 8 under ``auto``) or :func:`reference.gradients`.
+        :func:`reference.fast_derivatives` (one compilation for every net of
+        width, batch and depth <= 8) or :func:`reference.gradients` (one per
+        architecture).  ``auto``: plain for big nets and for the first few
+        small architectures a process checks, then the padded frame
+        (whichever is compiled already comes first).
 
     Deltas are compared when the candidate supplies them and the net is
     small enough for per-parameter checks, or the gradients disagree (so a
@@ -918,10 +960,11 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candida
         mode = "per_parameter" if n_params <= max_per_parameter else "directional"
     n_batch = int(np.shape(x)[0])
     cand = _candidate_tree(candidate(net, params, x, y), spec.n_layers, "candidate")
-    jgrads, jdeltas, jdx, jmethod = _jax_source(net, params, x, y, spec, jax_path)
+    checked = (spec, cparams, cx, cy, dtype)
+    jgrads, jdeltas, jdx, jmethod = _jax_source(checked, jax_path)
     # Candidate vs jax.grad: both exact, so each entry may differ by rounding
     # only, bounded from the absolute values of its terms (None: use the table).
-    bounds = derivative_bounds(net, params, x, y)
+    bounds = _derivative_bounds(*checked)
     jax_bounds = None if bounds is None else {
         f"{k}{l}": B for l, pair in enumerate(bounds[0], start=1) for k, B in zip("Wb", pair) if B is not None}
     if jax_bounds is not None and per_sample and spec.l2 and n_batch > 1:
@@ -945,10 +988,10 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candida
         methods["central"] = "per-parameter central differences, h = ∛ε·max(1, |θ_j|)"
         methods["complex_step"] = f"per-parameter complex step, h = {COMPLEX_STEP[np.dtype(dtype)]:g}"
         try:
-            trees["central"] = central_difference_gradients(net, params, x, y)
+            trees["central"] = _central_difference(*checked)
         except KinkCrossingError as exc:
             skipped["central"] = f"a step crossed a relu kink, so its quotient is no derivative ({exc})"
-        trees["complex_step"] = complex_step_gradients(net, params, x, y)
+        trees["complex_step"] = _complex_step(*checked)
     elif mode == "directional":
         methods["directional"] = (f"central differences along {n_directions} random unit directions, "
                                   "h = ∛ε·max(1, max|θ|)")
@@ -1013,10 +1056,10 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candida
         return report
     else:
         per_parameter = "always" if n_params <= max_per_parameter else "never"
-    return _with_taylor(report, cparams, cx, cy, net, cand, per_parameter=per_parameter, seed=seed)
+    return _with_taylor(report, checked, net, cand, per_parameter=per_parameter, seed=seed)
 
 
-def _with_taylor(report: GradientReport, params, x, y, net, cand, *, per_parameter: str, seed) -> GradientReport:
+def _with_taylor(report: GradientReport, checked, net, cand, *, per_parameter: str, seed) -> GradientReport:
     """``report`` with the Taylor remainder test of the candidate's (row-layout) gradients ``cand`` added:
     an oracle line, the orders in the text, ``"taylor"`` in JSON, and a finding when it alone objects.
 
@@ -1033,10 +1076,12 @@ def _with_taylor(report: GradientReport, params, x, y, net, cand, *, per_paramet
     if any(p.note for p in report.params):
         status = OracleStatus("taylor", method, "skipped", None, "the candidate's gradients have the wrong shapes")
         return dataclasses.replace(report, oracles=report.oracles + (status,))
-    tr = taylor_test(net, params, x, y, gradients=cand, per_parameter=per_parameter == "always", seed=seed)
+    _, params, x, y, _ = checked
+    tr = taylor_test(net, params, x, y, gradients=cand, per_parameter=per_parameter == "always", seed=seed,
+                     _checked=checked)
     if per_parameter == "if_needed" and (tr.ok is not True or not report.ok):
         # The same seed draws the same joint direction first, so the joint line does not change.
-        tr = taylor_test(net, params, x, y, gradients=cand, per_parameter=True, seed=seed)
+        tr = taylor_test(net, params, x, y, gradients=cand, per_parameter=True, seed=seed, _checked=checked)
     status = {True: "agree", False: "disagree", None: "skipped"}[tr.ok]
     note = "" if tr.ok is not None else "no verdict: " + tr.worst.message
     oracles = report.oracles + (OracleStatus("taylor", method, status, None, note),)

@@ -172,6 +172,17 @@ def _pad_size(n: int) -> int:
     return max(_MIN_PAD, 1 << (n - 1).bit_length())
 
 
+#: Frames (:func:`frame`) :func:`fast_derivatives` has compiled in this process.
+COMPILED: set = set()
+
+
+def frame(spec, x, dtype) -> tuple:
+    """``(dtype name, P, B, D, n_activations, n_losses)``: the padded frame ``spec`` and ``x`` go into, and
+    the registry's size (a registration adds a branch and so a compilation)."""
+    return (np.dtype(dtype).name, _pad_size(max(spec.sizes)), _pad_size(x.shape[0]), _pad_size(spec.n_layers),
+            len(ACTIVATIONS), len(LOSSES))
+
+
 def fast_derivatives(net, params, x, y) -> Derivatives:
     """Loss, ``∂L/∂params`` and ``δ_l = ∂L/∂z_l`` in one compiled JAX call.
 
@@ -183,12 +194,16 @@ def fast_derivatives(net, params, x, y) -> Derivatives:
     later ones take ~0.15 ms.  Widths or batches above 8 work too, padded to
     the next power of two (one more compilation per new size).
     """
-    spec, params, x, y, dtype = check_all(net, params, x, y)
+    return _fast_derivatives(*check_all(net, params, x, y))
+
+
+def _fast_derivatives(spec, params, x, y, dtype) -> Derivatives:
+    """:func:`fast_derivatives` on what :func:`check_all` returned (no re-validation)."""
     why = _unsupported(spec)
     if why:
         raise ValueError(f"fast_derivatives cannot pad this net exactly: {why}; use reference.gradients")
     depth, n_batch = spec.n_layers, x.shape[0]
-    P, B, D = _pad_size(max(spec.sizes)), _pad_size(n_batch), _pad_size(depth)
+    P, B, D = frame(spec, x, dtype)[1:4]
     # Depth padding goes in front: D − depth layers with W = I, b = 0 and z
     # passed through, which reproduce x exactly (x·1 + 0s); the net's own
     # layers are the last `depth` slots, so its output is the frame's output.
@@ -225,6 +240,7 @@ def fast_derivatives(net, params, x, y) -> Derivatives:
     scale = np.asarray((0.5 if spec.half else 1.0) / (n_batch if spec.reduction == "mean" else 1), dtype)
     e = np.zeros((D, B, P), dtype)
     l2 = np.asarray(spec.l2, dtype)
+    COMPILED.add(frame(spec, x, dtype))
     with jax.enable_x64(bool(dtype == np.float64)):
         value, (dWs, dbs, de) = _padded_value_and_grads(
             Ws, bs, e, xp, yp, codes, hyper, live, loss_code, out_softmax, out_mask, batch_mask, scale, l2,

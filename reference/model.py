@@ -107,7 +107,22 @@ _value_and_grads = jax.jit(jax.value_and_grad(_loss_of, argnums=(1, 2, 3)), stat
 
 def _evaluate(net, params, x, y):
     """``(L, grads, deltas, dL/dx)`` as Python float and NumPy arrays of the params' dtype."""
-    spec, params, x, y, dtype = check_all(net, params, x, y)
+    return _evaluate_checked(*check_all(net, params, x, y))
+
+
+#: Architectures (:func:`_arch_key`) :func:`_evaluate_checked` has compiled in this process.
+COMPILED: set = set()
+
+
+def _arch_key(spec: Spec, params, x, y, dtype) -> tuple:
+    """What ``_value_and_grads``' jit cache is keyed on: the static spec, the shapes and the dtype."""
+    return (spec, tuple((W.shape, None if b is None else b.shape) for W, b in params), x.shape, y.shape,
+            np.dtype(dtype).name)
+
+
+def _evaluate_checked(spec, params, x, y, dtype):
+    """:func:`_evaluate` on what :func:`check_all` returned (no re-validation)."""
+    COMPILED.add(_arch_key(spec, params, x, y, dtype))
     n_batch = x.shape[0]
     e0 = [np.zeros((n_batch, n), dtype) for n in spec.sizes[1:]]
     with _x64(dtype):

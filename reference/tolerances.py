@@ -558,7 +558,11 @@ def derivative_bounds(net, params, x, y, *, safety: float = BOUND_SAFETY, model:
 
     if model not in ("worst", "probable"):
         raise ValueError(f"model must be 'worst' or 'probable', got {model!r}")
-    spec, params, x, y, dtype = check_all(net, params, x, y)
+    return _derivative_bounds(*check_all(net, params, x, y), safety=safety, model=model)
+
+
+def _derivative_bounds(spec, params, x, y, dtype, *, safety: float = BOUND_SAFETY, model: str = "probable"):
+    """:func:`derivative_bounds` on what :func:`reference._spec.check_all` returned (no re-validation)."""
     # Underflow: an operation whose result falls below the smallest normal
     # number loses up to ``tiny`` absolutely (all of it where subnormals are
     # flushed to zero, as XLA does on CPU); that enters every budget like a

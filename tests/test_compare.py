@@ -18,6 +18,8 @@ import reference as ref
 from reference import strategies as dst
 
 from reference import comparison as cmp
+from reference import fast as fast_module
+from reference import numerical
 
 REPORT_KEYS = {"schema", "taylor", "model", "n_batch", "dtype", "n_params", "candidate", "jax_method", "numerical", "oracles",
                "parameters", "input_gradient", "directional", "layers", "localisation", "diagnosis", "worst", "ok",
@@ -264,7 +266,8 @@ def _off_by(oracle, delta):
 
 
 def test_a_wrong_numerical_oracle_is_blamed(problem, monkeypatch):
-    monkeypatch.setattr(cmp, "central_difference_gradients", _off_by(ref.central_difference_gradients, 1e-3))
+    # compare calls the oracle on the inputs it has validated (no second check_all).
+    monkeypatch.setattr(cmp, "_central_difference", _off_by(numerical._central_difference, 1e-3))
     report = _run(problem)
     assert report.ok and {o.name: o.status for o in report.oracles}["central"] == "blamed"
     assert _kinds(report) == ["oracle"] and "central diff." in report.diagnosis[0].text
@@ -275,9 +278,12 @@ def test_a_wrong_numerical_oracle_is_blamed(problem, monkeypatch):
 
 
 def test_jax_is_suspected_when_every_numerical_oracle_sides_with_the_candidate(problem, monkeypatch):
-    fast = ref.fast_derivatives
-    monkeypatch.setattr(cmp, "fast_derivatives",
+    # Both JAX paths (jax_path="auto" may take either) return gradients off by 1e-3.
+    fast, plain = fast_module._fast_derivatives, cmp._evaluate_checked
+    monkeypatch.setattr(cmp, "_fast_derivatives",
                         lambda *a: fast(*a)._replace(gradients=_off_by(lambda *b: fast(*b).gradients, 1e-3)(*a)))
+    monkeypatch.setattr(cmp, "_evaluate_checked",
+                        lambda *a: (lambda v, g, d, dx: (v, _off_by(lambda: g, 1e-3)(), d, dx))(*plain(*a)))
     report = _run(problem)
     assert not report.ok and "reference" in _kinds(report)
 
