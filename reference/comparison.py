@@ -51,7 +51,7 @@ from . import mistakes as _mistakes
 from ._spec import check_all
 from .fast import _fast_derivatives, _unsupported
 from .layout import adapt_candidate, check_layout
-from .model import _evaluate_checked
+from .model import _dispatch, _evaluate_checked
 from .model import gradients as jax_gradients
 from .model import loss_xp
 from .numerical import (
@@ -818,7 +818,26 @@ def _jax_source(checked, path: str):
                 "reference.fast_derivatives (jax.grad, in a padded frame jitted once per dtype)")
     # One jitted jax.value_and_grad gives the gradients, the deltas and ∂L/∂x together.
     _, grads, ds, dx = _evaluate_checked(*checked)
-    return grads, (lambda: ds), (lambda: dx), "reference.gradients (jax.grad, jitted per architecture)"
+    return grads, (lambda: ds), (lambda: dx), _PLAIN_METHOD
+
+
+_PLAIN_METHOD = "reference.gradients (jax.grad, jitted per architecture)"
+
+
+def _jax_source_started(checked, path: str):
+    """:func:`_jax_source`, started now and waited for when the returned function is called: on the plain
+    path XLA computes while the caller runs NumPy work (the candidate, the rounding bound)."""
+    if path == "auto":
+        path = _auto_path(checked)
+    if path == "fast":
+        out = _jax_source(checked, "fast")
+        return lambda: out
+    pending = _dispatch(*checked)
+
+    def result():
+        _, grads, ds, dx = pending()
+        return grads, (lambda: ds), (lambda: dx), _PLAIN_METHOD
+    return result
 
 
 #: The complex step in x builds ``n_batch·n_in`` perturbed forward passes, this many elements at a time.
@@ -959,12 +978,13 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candida
     if mode == "auto":
         mode = "per_parameter" if n_params <= max_per_parameter else "directional"
     n_batch = int(np.shape(x)[0])
-    cand = _candidate_tree(candidate(net, params, x, y), spec.n_layers, "candidate")
     checked = (spec, cparams, cx, cy, dtype)
-    jgrads, jdeltas, jdx, jmethod = _jax_source(checked, jax_path)
+    jax_result = _jax_source_started(checked, jax_path)
+    cand = _candidate_tree(candidate(net, params, x, y), spec.n_layers, "candidate")
     # Candidate vs jax.grad: both exact, so each entry may differ by rounding
     # only, bounded from the absolute values of its terms (None: use the table).
     bounds = _derivative_bounds(*checked)
+    jgrads, jdeltas, jdx, jmethod = jax_result()
     jax_bounds = None if bounds is None else {
         f"{k}{l}": B for l, pair in enumerate(bounds[0], start=1) for k, B in zip("Wb", pair) if B is not None}
     if jax_bounds is not None and per_sample and spec.l2 and n_batch > 1:

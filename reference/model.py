@@ -122,16 +122,26 @@ def _arch_key(spec: Spec, params, x, y, dtype) -> tuple:
 
 def _evaluate_checked(spec, params, x, y, dtype):
     """:func:`_evaluate` on what :func:`check_all` returned (no re-validation)."""
+    return _dispatch(spec, params, x, y, dtype)()
+
+
+def _dispatch(spec, params, x, y, dtype):
+    """Start :func:`_evaluate_checked`'s computation and return a function that waits for its result.
+
+    JAX dispatches asynchronously: XLA computes on its own threads while the caller
+    goes on (``compare`` computes the candidate and the rounding bound in NumPy meanwhile).
+    """
     COMPILED.add(_arch_key(spec, params, x, y, dtype))
     n_batch = x.shape[0]
     e0 = [np.zeros((n_batch, n), dtype) for n in spec.sizes[1:]]
     with _x64(dtype):
         value, (grads, ds, dx) = _value_and_grads(spec, params, e0, x, y)
-        value = float(value)
-        grads = [(_to_numpy(dW, dtype), None if db is None else _to_numpy(db, dtype)) for dW, db in grads]
-        ds = [_to_numpy(d, dtype) for d in ds]
-        dx = _to_numpy(dx, dtype)
-    return value, grads, ds, dx
+
+    def result():
+        return (float(value),
+                [(_to_numpy(dW, dtype), None if db is None else _to_numpy(db, dtype)) for dW, db in grads],
+                [_to_numpy(d, dtype) for d in ds], _to_numpy(dx, dtype))
+    return result
 
 
 def _to_numpy(v, dtype):

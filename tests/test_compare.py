@@ -279,11 +279,14 @@ def test_a_wrong_numerical_oracle_is_blamed(problem, monkeypatch):
 
 def test_jax_is_suspected_when_every_numerical_oracle_sides_with_the_candidate(problem, monkeypatch):
     # Both JAX paths (jax_path="auto" may take either) return gradients off by 1e-3.
-    fast, plain = fast_module._fast_derivatives, cmp._evaluate_checked
+    fast, plain = fast_module._fast_derivatives, cmp._dispatch
     monkeypatch.setattr(cmp, "_fast_derivatives",
                         lambda *a: fast(*a)._replace(gradients=_off_by(lambda *b: fast(*b).gradients, 1e-3)(*a)))
-    monkeypatch.setattr(cmp, "_evaluate_checked",
-                        lambda *a: (lambda v, g, d, dx: (v, _off_by(lambda: g, 1e-3)(), d, dx))(*plain(*a)))
+
+    def plain_off(*a):
+        v, g, d, dx = plain(*a)()
+        return lambda: (v, _off_by(lambda: g, 1e-3)(), d, dx)
+    monkeypatch.setattr(cmp, "_dispatch", plain_off)
     report = _run(problem)
     assert not report.ok and "reference" in _kinds(report)
 
