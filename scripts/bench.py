@@ -5,6 +5,15 @@
                             [--budget SECONDS] [--no-torch] [--update-docs]
     python scripts/bench.py --checks [--json] [--sizes tiny,medium] [--budget SECONDS]
                             [--no-torch] [--gradcheck-cap SECONDS] [--update-docs]
+    python scripts/bench.py --suite [--json] [--update-docs]
+
+``--suite`` times the whole test suite twice, ``python -m pytest`` (the default
+``ci`` profile) and ``HYPOTHESIS_PROFILE=dev python -m pytest``, each in a fresh
+process, and reads the architectures it cross-checked from its summary.
+
+With ``--checks`` or ``--suite``, ``--update-docs`` also writes a short summary
+into the README's Performance section (``<!-- bench checks-summary -->`` and
+``<!-- bench suite -->``).
 
 ``--update-docs`` writes the table into ``docs/performance.md`` between
 ``<!-- bench KEY -->`` and ``<!-- /bench KEY -->`` (KEY names the kind of table
@@ -833,12 +842,95 @@ def update_doc(path: Path, key: str, text: str) -> None:
     path.write_text(f"{head}{block}{tail}")
 
 
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _machine_text(env) -> str:
+    avx = {True: " (AVX-512)", False: " (AVX2)"}.get(env.get("avx512"), "")
+    blas = f"OpenBLAS {env['blas_core'] or '?'} kernel"
+    if env["blas_coretype_env"]:
+        blas += f" (OPENBLAS_CORETYPE={env['blas_coretype_env']})"
+    if env.get("blas_threads_env"):
+        blas += f", OPENBLAS_NUM_THREADS={env['blas_threads_env']}"
+    return f"{env['nproc']} × {env['cpu']}{avx}, {blas}"
+
+
+def checks_summary(rows, env) -> str:
+    """The README's short table: warm check times against the fastest peer, and the first call."""
+    labels = {"jax_check_grads": "jax check_grads", "torch_gradcheck": "torch gradcheck",
+              "torch_gradcheck_fast": "gradcheck fast"}
+    lines = ["| network | deltacheck | fastest peer | first deltacheck call |", "|---|---|---|---|"]
+    for r in rows:
+        peers = {n: r[f"{n}_s"] for n in labels if r[f"{n}_s"] is not None}
+        best = min(peers, key=peers.get) if peers else None
+        peer = "-" if best is None else f"{_fmt_time(peers[best])} ({labels[best]})"
+        false = [labels[n] for n in labels if r["passed"].get(n) is False]
+        if false:
+            peer += "; " + ", ".join(false) + " failed the correct gradient"
+        case = CHECK_CASES[r["size"]]
+        lines.append(f"| {r['size']} {'-'.join(map(str, case.sizes))} b{case.batch} | {_fmt_check(r, 'deltacheck')} | {peer} | "
+                     f"{_fmt_time(r['deltacheck_first_s'])} |")
+    return "\n".join(lines) + f"\n\n{env['date']}; {_machine_text(env)}; `python scripts/bench.py --checks`."
+
+
+def run_suite() -> list[dict]:
+    """Time ``python -m pytest`` under the default profile and under ``dev``, each in a fresh process."""
+    import re
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    out = []
+    for profile in ("ci", "dev"):
+        env = dict(os.environ, HYPOTHESIS_PROFILE=profile)
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+        t0 = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=root, env=env,
+                              capture_output=True, text=True)
+        wall = time.perf_counter() - t0
+        text = done.stdout + done.stderr
+        arch = {dt: int(n.replace(",", "")) for dt, n in
+                re.findall(r"jax\.grad \((float\d+)\): ([\d,]+) distinct architectures", text)}
+        tail = [line for line in text.splitlines() if re.search(r"\d+ (passed|failed)", line)]
+        out.append({"profile": profile, "wall_s": wall, "exit": done.returncode, "load_before": load,
+                    "summary": tail[-1].strip("= ") if tail else "", "architectures": arch})
+    return out
+
+
+def suite_summary(rows, env) -> str:
+    import re
+
+    parts = []
+    for r in rows:
+        name = "`python -m pytest`" if r["profile"] == "ci" else "`HYPOTHESIS_PROFILE=dev python -m pytest`"
+        arch = ", ".join(f"{n:,} {dt}" for dt, n in sorted(r["architectures"].items(), reverse=True))
+        load = "" if r["load_before"] is None else f", load {r['load_before']:.1f} before"
+        passed = re.search(r"\d+ passed", r["summary"])
+        parts.append(f"{name}: {r['wall_s']:.0f} s ({passed.group(0) if passed else 'exit ' + str(r['exit'])}{load}"
+                     + (f"; cross-checked {arch} architectures" if arch else "") + ")")
+    return ("- " + "\n- ".join(parts) + f"\n\n{env['date']}; {_machine_text(env)}; "
+            "`python scripts/bench.py --suite`.")
+
+
+def update_readme(key: str, text: str) -> None:
+    """Replace the README block between ``<!-- bench KEY -->`` and ``<!-- /bench KEY -->`` (markdown, no fence)."""
+    start, end = f"<!-- bench {key} -->", f"<!-- /bench {key} -->"
+    doc = README.read_text()
+    if doc.count(start) != 1 or doc.count(end) != 1 or doc.index(start) > doc.index(end):
+        raise ValueError(f"README.md needs one '{start}' line and one '{end}' line after it")
+    head, rest = doc.split(start)
+    _, tail = rest.split(end)
+    README.write_text(f"{head}{start}\n{text}\n{end}{tail}")
+
+
 def main(argv=None) -> int:
     parser = ArgParser(prog="bench.py", description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the rows as JSON instead of a table")
     parser.add_argument("--checks", action="store_true",
                         help="time one complete deltacheck check against jax check_grads and torch gradcheck "
                              f"(sizes {','.join(CHECK_CASES)}, float64) instead of the gradients")
+    parser.add_argument("--suite", action="store_true",
+                        help="time the whole test suite (default profile, then HYPOTHESIS_PROFILE=dev), each in "
+                             "a fresh process")
     parser.add_argument("--quick", action="store_true", help="tiny sizes only, small budget (for CI)")
     parser.add_argument("--sizes", help=f"comma-separated subset of {','.join(CASES)} "
                                         f"(with --checks: of {','.join(CHECK_CASES)})")
@@ -878,6 +970,14 @@ def main(argv=None) -> int:
 
     env = environment()
     rows = []
+    if args.suite:
+        rows = run_suite()
+        text = suite_summary(rows, env)
+        print(json.dumps(rows, indent=1) if args.json else text)
+        if args.update_docs:
+            update_readme("suite", text)
+            print("README.md: suite times updated", file=sys.stderr)
+        return 0 if all(r["exit"] == 0 for r in rows) else 1
     if args.checks:
         _warm_up_jax()
         for size in sizes:
@@ -908,6 +1008,9 @@ def main(argv=None) -> int:
             print(f"bench.py: {exc}", file=sys.stderr)
             return 2
         print(f"docs/performance.md: table '{key}' updated", file=sys.stderr)
+        if args.checks and set(sizes) == set(CHECK_CASES):
+            update_readme("checks-summary", checks_summary(rows, env))
+            print("README.md: check summary updated", file=sys.stderr)
     return 0
 
 
