@@ -483,7 +483,11 @@ def _ladder(spec, params, x, y, g, V, hs, dtype):
     VW0, Vb0 = V[l0]
     dz = 0
     if VW0 is not None:
-        dz = a0 @ VW0.astype(dtype)
+        # errstate: a and v are finite (validated; v a unit vector), so an "invalid" flag from this product
+        # is OpenBLAS's own (a stale FE_INVALID from a small gemv kernel, seen once on an AVX-512 EPYC;
+        # numpy#24067 is the same symptom), not a NaN -- and under -W error it would fail a right gradient.
+        with np.errstate(invalid="ignore"):
+            dz = a0 @ VW0.astype(dtype)
     if Vb0 is not None:
         dz = dz + Vb0.astype(dtype)
     dz = np.broadcast_to(np.asarray(dz, dtype), (x.shape[0], spec.sizes[l0 + 1]))
@@ -492,7 +496,8 @@ def _ladder(spec, params, x, y, g, V, hs, dtype):
     twin_dtype = _TWIN[dtype]
     dz_twin = 0
     if VW0 is not None:
-        dz_twin = a0.astype(twin_dtype) @ VW0.astype(dtype).astype(twin_dtype)
+        with np.errstate(invalid="ignore"):  # as for dz above
+            dz_twin = a0.astype(twin_dtype) @ VW0.astype(dtype).astype(twin_dtype)
     if Vb0 is not None:
         dz_twin = dz_twin + Vb0.astype(dtype).astype(twin_dtype)
     # <g, d>: layer l0's step is h·v exactly as far as the z-shift sees it (rounded relative ε);
