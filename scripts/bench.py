@@ -428,8 +428,13 @@ def _describe_deltacheck(report, n_params: int) -> str:
         numerical = "no numerical oracle"
     deltas = ("every layer's delta vs jax" if report.layers
               else "deltas only compared when the gradients disagree")
-    return (f"manual_bp vs {len(oracles)} oracles: jax.grad on all {n_params} entries, {numerical}; "
-            f"{deltas}; report built and formatted")
+    taylor = ""
+    if report.taylor is not None:
+        where = ("1 direction over all parameters" if report.taylor.parameters is None
+                 else "1 direction over all parameters and 1 per parameter")
+        taylor = f"; Taylor test along {where} ({report.taylor.evaluations} loss evaluations)"
+    return (f"manual_bp vs {len(oracles)} oracles: jax.grad on all {n_params} entries (each within its own "
+            f"rounding bound), {numerical}{taylor}; {deltas}; report built and formatted")
 
 
 def _jax_check_grads(net, params, x, rows):
