@@ -362,13 +362,18 @@ class _Rounding(NamedTuple):
             return np.zeros((E.shape[0], M.shape[1]))
         r = _unit_scale(E.max(axis=1, keepdims=True))
         c = _unit_scale(M.max(axis=0, keepdims=True))
-        E2, M2 = np.square(E / r), np.square(M / c)
-        quad = r * np.sqrt(E2 @ M2) * c
+        E2 = E / r
+        np.square(E2, out=E2)
+        M2 = M / c
+        np.square(M2, out=M2)
+        quad = E2 @ M2
+        np.sqrt(quad, out=quad)
+        quad *= r
+        quad *= c
         # sqrt(Σ e²m²) >= Σ em / k always; where a product of squares underflowed
         # (an entry 1e-200 of its row's largest), that floor keeps it.  Only then:
         # it costs a second matrix product.
-        smallest = (np.min(E2, where=E2 > 0, initial=1.0) * np.min(M2, where=M2 > 0, initial=1.0))
-        if smallest >= _SQUARES_LO:
+        if _smallest_nonzero(E2) * _smallest_nonzero(M2) >= _SQUARES_LO:
             return quad
         return np.maximum(quad, (E @ M) / E.shape[1])
 
@@ -383,6 +388,12 @@ class _Rounding(NamedTuple):
 
 #: Where a sum of squares is safe from underflow and overflow (float64 spans ~1e-308 to 1e308).
 _SQUARES_LO, _SQUARES_HI = 1e-290, 1e290
+
+
+def _smallest_nonzero(v) -> float:
+    """The smallest nonzero entry of ``v >= 0`` (1.0 if none): one pass when ``v`` has no zeros."""
+    lo = float(v.min(initial=1.0))
+    return lo if lo > 0 else float(np.min(v, where=v > 0, initial=1.0))
 
 
 def _unit_scale(m):
