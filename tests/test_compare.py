@@ -349,3 +349,27 @@ def test_step_curve_is_v_shaped():
     at_default = err[np.argmin(np.abs(np.log(steps / curve["default_step"])))]
     assert at_default < 1e-8 and err[0] > 1e-4 and err[-1] > 1e-4
     assert curve["complex_step"] < 1e-13
+
+
+def test_auto_path_compiles_per_architecture_first_then_the_padded_frame(monkeypatch):
+    """jax_path="auto": the plain definition for a process's first few small architectures, the padded
+    frame after that, whichever is already compiled first, and always plain above width 8."""
+    from reference import model
+
+    monkeypatch.setattr(model, "COMPILED", set())
+    monkeypatch.setattr(fast_module, "COMPILED", set())
+    rng = np.random.default_rng(0)
+
+    def method(sizes, batch=3):
+        net = bp.Network(sizes, "tanh", "squared_error")
+        params = bp.init_params(net, seed=1)
+        return ref.compare(net, params, rng.normal(size=(batch, sizes[0])), rng.normal(size=(batch, sizes[-1])),
+                           taylor=False).jax_method
+
+    plain, padded = "reference.gradients", "reference.fast_derivatives"
+    small = [(2, 3, 1), (2, 4, 1), (3, 2, 2), (3, 3, 3)]
+    assert all(method(s).startswith(plain) for s in small)  # _PLAIN_COMPILES_BEFORE_FAST of them
+    assert method((4, 4, 4)).startswith(padded)             # the fifth: the frame, compiled once
+    assert method((5, 2, 1)).startswith(padded)             # already compiled: no new plain compilation
+    assert method(small[0]).startswith(plain)               # compiled on its own already: the faster call
+    assert method((9, 2, 1)).startswith(plain)              # wider than the frame
