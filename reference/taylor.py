@@ -510,7 +510,9 @@ def _ladder(spec, params, x, y, g, V, hs, dtype):
     n_moved = sum(params[l][k].size for l in layers[1:] for k in (0, 1) if V[l][k] is not None)
     width = x.shape[0] * max(spec.sizes[l0 + 1:])
     chunk = max(1, _MAX_ELEMENTS_PER_CHUNK // max(n_moved, width))
-    twin_rows = np.unique(np.r_[0, np.arange(0, S, _TWIN_EVERY), S - 1])
+    twin_rows = np.arange(0, S, _TWIN_EVERY)  # every fourth row from h = 0, and the last (sorted, unique)
+    if twin_rows[-1] != S - 1:
+        twin_rows = np.append(twin_rows, S - 1)
     L = np.empty(S)
     L_twin = {}
     crossed = np.zeros(S, bool)
@@ -537,7 +539,7 @@ def _ladder(spec, params, x, y, g, V, hs, dtype):
             sub_params.append((W, b))
         L[rows] = loss_xp(np, sub, sub_params, a0, y, e)
         # The same rows re-evaluated in the other precision: their difference measures rounding.
-        tw = np.intersect1d(rows, twin_rows)
+        tw = twin_rows[(twin_rows >= rows[0]) & (twin_rows <= rows[-1])]  # rows is a contiguous range
         if tw.size:
             sel = tw - s
             t_params = [tuple(None if p is None else (p[sel] if p.ndim == q + 1 else p).astype(twin_dtype)
