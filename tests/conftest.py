@@ -56,9 +56,14 @@ from hypothesis.database import DirectoryBasedExampleDatabase, MultiplexedDataba
 _ROOT = Path(__file__).resolve().parents[1]
 
 
+def jax_cache_dir() -> str | None:
+    """JAX's persistent compilation cache directory for the suite and its child interpreters, or None (off)."""
+    return os.environ.get("DELTACHECK_JAX_CACHE", str(_ROOT / ".pytest_cache" / "deltacheck-jax")) or None
+
+
 def _jax_cache() -> None:
-    """Point JAX's persistent compilation cache at ``DELTACHECK_JAX_CACHE`` (see the module notes)."""
-    where = os.environ.get("DELTACHECK_JAX_CACHE", str(_ROOT / ".pytest_cache" / "deltacheck-jax"))
+    """Point JAX's persistent compilation cache at :func:`jax_cache_dir` (see the module notes)."""
+    where = jax_cache_dir()
     if not where:
         return
     import jax
