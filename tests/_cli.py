@@ -1,5 +1,5 @@
 """Helpers for the CLI tests: run ``deltacheck`` in-process (``main(argv)``), a script wrapper in-process
-(:func:`run_script`), or, where a real process proves something, as a subprocess (:func:`subprocess_cli`)
+(:func:`script_in_process`), or, where a real process proves something, as a subprocess (:func:`subprocess_cli`)
 with the environment of :func:`child_env`.
 
 A child interpreter gets the suite's JAX compilation cache (``conftest.jax_cache_dir``): it reads back
@@ -31,7 +31,7 @@ def cli(capsys, *args):
     return code, out, err
 
 
-def run_script(capsys, monkeypatch, script, *args):
+def script_in_process(capsys, monkeypatch, script, *args):
     """``(exit status, stdout, stderr)`` of ``python scripts/SCRIPT ARGS``, the script's own file run in this
     process as ``__main__`` (its ``sys.path`` additions are undone afterwards)."""
     monkeypatch.setattr(sys, "argv", [script, *map(str, args)])
