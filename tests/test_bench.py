@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from _cli import child_env
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import bench  # noqa: E402
@@ -30,7 +32,8 @@ def run_main(capsys, *args):
 
 def test_quick_json_has_one_row_per_tiny_size():
     r = subprocess.run([sys.executable, "scripts/bench.py", "--quick", "--json", "--budget", "0.02", "--no-torch",
-                        "--dtypes", "float32"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+                        "--dtypes", "float32"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                       env=child_env(pythonpath=False))
     assert r.returncode == 0, r.stderr
     rows = json.loads(r.stdout)
     assert isinstance(rows, list)

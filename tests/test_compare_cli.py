@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from _cli import ROOT, assert_usage_error, cli, subprocess_cli
+from _cli import ROOT, assert_usage_error, child_env, cli, subprocess_cli
 
 SCRIPT = str(ROOT / "scripts" / "compare.py")
 DOCUMENTS = ["000 classifier", "000 regressor", "001 general MLP", "002 worked example", "003 example 2",
@@ -197,14 +197,14 @@ def test_the_script_is_a_thin_wrapper_and_finds_candidates_from_the_working_dire
     (tmp_path / "cwd_candidate.py").write_text("import manual_bp\n\ndef grads(net, params, x, y):\n"
                                                "    return manual_bp.gradients(net, params, x, y)\n")
     r = subprocess.run([sys.executable, SCRIPT, "--sizes", "3,2", "--candidate", "cwd_candidate:grads"],
-                       cwd=tmp_path, capture_output=True, text=True, timeout=300)
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300, env=child_env(pythonpath=False))
     assert r.returncode == 0, r.stderr
     assert "cwd_candidate.grads" in r.stdout and "verdict: AGREE" in r.stdout
 
 
 def test_closed_pipe_ends_quietly_with_141():
     p = subprocess.Popen([sys.executable, "-m", "deltacheck", "compare", "--sizes", "3,2"], cwd=ROOT,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(pythonpath=False))
     p.stdout.close()  # like `| head` exiting before the report is printed
     _, err = p.communicate(timeout=120)
     assert "Traceback" not in err and err == ""
