@@ -50,7 +50,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 import pytest  # noqa: E402
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis.database import DirectoryBasedExampleDatabase, MultiplexedDatabase, ReadOnlyDatabase  # noqa: E402
 
 _ROOT = Path(__file__).resolve().parents[1]
@@ -100,9 +100,16 @@ _COMMON = dict(
     deadline=None,  # the first call for a new shape pays JAX dispatch/compile costs
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
+# Every phase but explain: after shrinking a failure, Hypothesis's explain phase re-runs it many times to
+# annotate which parts of the example did not matter -- a note for people, never a verdict.  The suite's
+# expected failures (a wrong derivative that reference.check_activation must catch, which inherits these
+# settings) spent ~3 s each there.  thorough keeps it: a campaign's rare failure deserves the explanation.
+_NO_EXPLAIN = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
 # ci is derandomised, which implies no database.
-settings.register_profile("dev", max_examples=_max_examples(100), database=_database(), **_COMMON)
-settings.register_profile("ci", max_examples=_max_examples(1500), derandomize=True, print_blob=True, **_COMMON)
+settings.register_profile("dev", max_examples=_max_examples(100), database=_database(), phases=_NO_EXPLAIN,
+                          **_COMMON)
+settings.register_profile("ci", max_examples=_max_examples(1500), derandomize=True, print_blob=True,
+                          phases=_NO_EXPLAIN, **_COMMON)
 settings.register_profile("thorough", max_examples=_max_examples(100_000), print_blob=True,
                           database=_database(), **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
