@@ -28,8 +28,9 @@ Environment variables (see the README's Performance section for campaigns):
   architecture (about 0.3 s each); the cache reads them back on the next run.
 - ``DELTACHECK_WORKERS``: pytest-xdist workers for a whole-suite run
   (``python -m pytest`` with no paths, xdist installed, no ``-n``): ``auto``
-  (default) is 2 when the load average leaves 1.5 CPUs idle, else 1; ``0`` or
-  ``1`` is one process.  See :func:`_workers` for the measurements.
+  (default) is one per usable CPU, at most 4; ``0`` or ``1`` is one process.
+  Workers take whole files (``--dist loadfile``, also for a bare ``-n N``).
+  See :func:`_workers` and :func:`_distribute`.
 
 Each xdist worker keeps OpenBLAS and XLA to one thread: the suite's arrays are
 small, and two workers each starting two BLAS threads on two cores only wait
@@ -124,40 +125,61 @@ def examples(fraction: float, *, minimum: int = 10) -> int:
 CHECKED: dict[str, set] = defaultdict(set)
 
 
-def _workers() -> int:
-    """Workers for a whole-suite run: ``DELTACHECK_WORKERS``, or by the machine's load.
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
-    ``auto`` (the default): 2 when the one-minute load average leaves at least
-    1.5 CPUs idle, else 1.  Measured on a 2-core machine shared with other
-    work: two workers needed 24.0 s of CPU where one process needed 15.6 s
-    (a second JAX import and set of compilations), and with the cores already
-    busy the wall time went from 35 s to 58 s.  With both cores free the
-    second worker has a core of its own; the machine never was idle enough to
-    measure that case, so it is an expectation, not a figure.
+
+def _workers() -> int:
+    """Workers for a whole-suite run: ``DELTACHECK_WORKERS``, or one per usable CPU, at most 4.
+
+    No longer by the load average: the one-minute average lags (it still
+    counts the suite's own previous run) and, with whole files per worker
+    (:func:`_distribute`), two workers beat one process even while another
+    program keeps a core busy.  Measured on a 2-core AMD EPYC with another
+    process using about one core: see docs/testing.md ("Suite time").  Up to
+    4 on larger machines is an expectation, not a measurement.
     """
     want = os.environ.get("DELTACHECK_WORKERS", "auto")
     if want != "auto":
         return int(want)
-    try:
-        idle = (os.cpu_count() or 1) - os.getloadavg()[0]
-    except OSError:
-        return 1
-    return 2 if idle >= 1.5 else 1
+    return min(_usable_cpus(), 4)
+
+
+def _dist_given(config) -> bool:
+    """Whether the command line (or ``PYTEST_ADDOPTS``) chose a ``--dist`` mode itself."""
+    args = [*config.invocation_params.args, *os.environ.get("PYTEST_ADDOPTS", "").split()]
+    return any(a == "-d" or a.startswith("--dist") for a in map(str, args))
 
 
 def _distribute(config) -> None:
-    """Turn on pytest-xdist's ``-n`` for whole-suite runs (``python -m pytest`` with no paths).
+    """Turn on pytest-xdist's ``-n`` for whole-suite runs (``python -m pytest`` with no paths), whole files
+    per worker.
 
     Only when pytest-xdist is installed and ``-n`` is not given; a run of chosen
     files stays in one process (two workers each importing JAX cost more than
     they save on a short selection).  ``DELTACHECK_WORKERS=0`` (or ``-n 0``)
     forces one process.
+
+    Whole files (``--dist loadfile``), also for ``-n N`` without a ``--dist``
+    of its own: a file's tests share module-level state (computed reports,
+    JAX functions compiled for its shapes), which xdist's default ``load``
+    recomputes in every worker that gets one of its tests -- measured, a dev
+    run needed 117 s of CPU that way and 71 s by file.  A file's tests also
+    stay together, so ``tests/test_crosscheck.py``'s coverage check runs
+    beside the properties it counts.
     """
     if not config.pluginmanager.hasplugin("xdist") or os.environ.get("PYTEST_XDIST_WORKER"):
         return
     o = config.option
-    if getattr(o, "numprocesses", None) is not None or o.collectonly or getattr(o, "usepdb", False):
-        return  # -n given (including -n 0), or a mode xdist cannot serve
+    if getattr(o, "numprocesses", None) is not None:  # -n given (xdist has set its --dist to load if absent)
+        if o.numprocesses and o.dist == "load" and not _dist_given(config):
+            o.dist = "loadfile"
+        return
+    if o.collectonly or getattr(o, "usepdb", False):
+        return  # a mode xdist cannot serve
     if config.args_source is not pytest.Config.ArgsSource.TESTPATHS:
         return  # chosen files or directories
     workers = _workers()
@@ -166,7 +188,7 @@ def _distribute(config) -> None:
     # What xdist's own pytest_cmdline_main does for -n N (it ran before conftests could act).
     o.numprocesses, o.tx = workers, ["popen"] * workers
     if o.dist == "no":
-        o.dist = "load"
+        o.dist = "loadfile"
 
 
 @pytest.hookimpl(tryfirst=True)
