@@ -1,6 +1,6 @@
 """Helpers for the CLI tests: run ``deltacheck`` in-process (``main(argv)``), a script wrapper in-process
-(:func:`script_in_process`), or, where a real process proves something, as a subprocess (:func:`subprocess_cli`)
-with the environment of :func:`child_env`.
+(:func:`script_in_process`), or, where a real process proves something, in a fresh interpreter
+(:func:`subprocess_cli_many`: several commands in one) with the environment of :func:`child_env`.
 
 A child interpreter gets the suite's JAX compilation cache (``conftest.jax_cache_dir``): it reads back
 what the suite has compiled instead of compiling again (about a second per child).  What a real process
@@ -10,6 +10,7 @@ Hypothesis's deadline) starts its child without the cache (``jax_cache=False``).
 """
 from __future__ import annotations
 
+import json
 import os
 import runpy
 import subprocess
@@ -65,10 +66,28 @@ def child_env(*, strip=("DELTACHECK",), pythonpath=True, jax_cache=True) -> dict
     return env
 
 
-def subprocess_cli(*args, cwd, timeout=300, module="deltacheck"):
-    """``python -m deltacheck ARGS`` in a fresh interpreter, with this checkout importable, from ``cwd``."""
-    return subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=cwd, env=child_env(),
-                          capture_output=True, text=True, timeout=timeout)
+# One fresh interpreter, several invocations: each one's stdout and stderr captured apart.
+_MANY = """
+import contextlib, io, json, sys
+from deltacheck import main
+results = []
+for argv in json.loads(sys.argv[1]):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    results.append([code, out.getvalue(), err.getvalue()])
+print(json.dumps(results))
+"""
+
+
+def subprocess_cli_many(*argvs, cwd, timeout=300):
+    """``[(exit status, stdout, stderr), ...]`` of ``deltacheck ARGV`` for each ``ARGV``, one after another in one
+    fresh interpreter started in ``cwd`` with this checkout importable (``python -c``, so the working directory
+    is on ``sys.path`` as with ``python -m``).  One interpreter and JAX import for several commands."""
+    r = subprocess.run([sys.executable, "-c", _MANY, json.dumps([[str(a) for a in argv] for argv in argvs])],
+                       cwd=cwd, env=child_env(), capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    return [tuple(result) for result in json.loads(r.stdout)]
 
 
 def assert_usage_error(code, out, err, prog="deltacheck compare"):

@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 import reference
-from _cli import assert_usage_error, cli, subprocess_cli
+from _cli import assert_usage_error, cli
 
 LINEAR = ["--sizes", "3,2", "--activations", "identity", "--loss", "squared_error"]
 
@@ -146,12 +146,3 @@ def test_column_layout_candidate(capsys, module):
 def test_per_sample_candidate(capsys, module):
     code, out, err = cli(capsys, "compare", *LINEAR, "--candidate", f"{module}:by_hand_one_sample", "--per-sample")
     assert code == 0, err
-
-
-def test_candidate_in_a_real_process_outside_the_repo(tmp_path):
-    (tmp_path / "mygrads.py").write_text(CANDIDATES)
-    # The module is found where the user stands; a wrong one's exit 1 and report are checked in this
-    # process above (and a real process's exit 1 in tests/test_cli_example.py).
-    r = subprocess_cli("compare", *LINEAR, "--candidate", "mygrads:by_hand", cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-    assert "mygrads.by_hand vs jax.grad" in r.stdout and "verdict: AGREE" in r.stdout

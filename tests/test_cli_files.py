@@ -13,7 +13,7 @@ import pickle
 import numpy as np
 import pytest
 
-from _cli import assert_usage_error, cli, subprocess_cli
+from _cli import assert_usage_error, cli
 
 RNG = np.random.default_rng(7)
 W = RNG.normal(size=(3, 2))
@@ -187,12 +187,6 @@ def test_a_bad_grads_file_and_bad_combinations(capsys, files):
                          files / "bad.toml")
     assert_usage_error(code, out, err)
     assert "unknown key 'colour'" in err
-
-
-def test_file_mode_in_a_real_process_outside_the_repo(files):
-    r = subprocess_cli("compare", "--params", "p.npz", "--data", "d.npz", "--grads", "g.npz", *LINEAR, cwd=files)
-    assert r.returncode == 0, r.stderr
-    assert "verdict: AGREE" in r.stdout
 
 
 def test_a_pickle_is_refused_in_one_line_naming_the_file_as_given(capsys, files, monkeypatch):

@@ -1,8 +1,9 @@
 """``deltacheck compare`` (and ``scripts/compare.py``, its thin wrapper): tables, JSON, exit codes, fast help.
 
 In-process through ``deltacheck.main(argv)``; a real subprocess only where a
-process proves more (the default run from outside the repository, help
-without importing JAX, a closed pipe, the script wrapper).
+process proves more (help without importing JAX, a closed pipe, the script
+wrapper; every command from outside the repository in
+tests/test_cli_real_process.py).
 """
 from __future__ import annotations
 
@@ -13,22 +14,13 @@ import time
 
 import pytest
 
-from _cli import ROOT, assert_usage_error, child_env, cli, subprocess_cli
+from _cli import ROOT, assert_usage_error, child_env, cli
 
 SCRIPT = str(ROOT / "scripts" / "compare.py")
 DOCUMENTS = ["000 classifier", "000 regressor", "001 general MLP", "002 worked example", "003 example 2",
              "003 perceptron", "004 regressor", "004 classifier"]
 REPORT_KEYS = {"schema", "input_gradient", "taylor", "model", "n_batch", "dtype", "n_params", "candidate", "jax_method", "numerical", "oracles",
                "parameters", "directional", "layers", "localisation", "diagnosis", "worst", "ok", "verdict"}
-
-
-def test_default_run_checks_the_documents_networks_from_outside_the_repo(tmp_path):
-    r = subprocess_cli("compare", cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-    for name in DOCUMENTS:
-        (row,) = [line for line in r.stdout.splitlines() if line.startswith(name)]
-        assert row.split()[-1] == "agree"
-    assert "all 8 agree" in r.stdout and r.stderr == ""
 
 
 def test_default_json(capsys):
@@ -133,15 +125,6 @@ def test_legacy_example_flag_exits_1_for_wrong_claims(capsys):
     assert code == 1, err
     d = json.loads(out)
     assert d["any_wrong"] is True and d["counts"]["wrong"] == 2
-
-
-def test_sweep_json_in_a_real_process(tmp_path):
-    r = subprocess_cli("sweep", "3", "--json", cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
-    d = json.loads(r.stdout)
-    assert {"n", "agreed", "disagreed", "architectures", "worst", "smallest_failing", "ok"} <= set(d)
-    assert (d["n"], d["agreed"], d["smallest_failing"], d["ok"]) == (3, 3, None, True)
-    assert set(d["worst"]) == {"jax", "central", "complex_step"}
 
 
 def test_sweep_shrinks_a_failure_to_the_smallest_network(monkeypatch, capsys):
