@@ -107,7 +107,7 @@ _COMMON = dict(
 # settings) spent ~3 s each there.  thorough keeps it: a campaign's rare failure deserves the explanation.
 _NO_EXPLAIN = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
 # ci is derandomised, which implies no database.
-settings.register_profile("dev", max_examples=_max_examples(100), database=_database(), phases=_NO_EXPLAIN,
+settings.register_profile("dev", max_examples=_max_examples(50), database=_database(), phases=_NO_EXPLAIN,
                           **_COMMON)
 settings.register_profile("ci", max_examples=_max_examples(1500), derandomize=True, print_blob=True,
                           phases=_NO_EXPLAIN, **_COMMON)
@@ -199,6 +199,25 @@ def pytest_configure(config):
     # pytest-benchmark, where installed, warns while pytest configures that xdist
     # disables it; warnings are errors here and the suite has no such benchmarks.
     config.addinivalue_line("filterwarnings", "ignore:Benchmarks are automatically disabled")
+
+
+@pytest.fixture(autouse=True)
+def _registries_restored():
+    """Each test leaves manual_bp's activation and loss registries as it found them.
+
+    The strategies draw from the registry, so a registration that outlived its test (the README's
+    derivation code registers ``isru`` when tests/test_cli_docs.py regenerates its output) changed what
+    every later property drew: the coverage count depended on which files an xdist worker happened to run
+    before tests/test_crosscheck.py.
+    """
+    from manual_bp import activations, losses
+
+    saved = [(d, dict(d)) for d in (activations.ACTIVATIONS, activations._ALIASES, losses.LOSSES, losses._ALIASES)]
+    yield
+    for registry, before in saved:
+        if registry != before:
+            registry.clear()
+            registry.update(before)
 
 
 def pytest_sessionfinish(session):
