@@ -191,11 +191,31 @@ def _distribute(config) -> None:
         o.dist = "loadfile"
 
 
+def _import_project_modules() -> None:
+    """Import every module of manual_bp, reference and deltacheck (but their ``__main__``) before any test.
+
+    Hypothesis draws some values from a pool of constants it reads out of the local modules loaded so
+    far, so a property's examples -- derandomised or not -- depended on which modules earlier tests had
+    imported (the CLI's are imported lazily, by the CLI tests): the ci coverage count moved with the
+    order of the files and with which files an xdist worker got.  With every module loaded up front the
+    pool is the same in one process and in each worker.
+    """
+    import importlib
+    import pkgutil
+
+    for name in ("manual_bp", "reference", "deltacheck"):
+        package = importlib.import_module(name)
+        for info in pkgutil.walk_packages(package.__path__, f"{name}."):
+            if not info.name.endswith("__main__"):
+                importlib.import_module(info.name)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     _distribute(config)
     if not getattr(config.option, "tx", None):  # not the controller of xdist workers, which runs no tests
         _jax_cache()
+        _import_project_modules()
     # pytest-benchmark, where installed, warns while pytest configures that xdist
     # disables it; warnings are errors here and the suite has no such benchmarks.
     config.addinivalue_line("filterwarnings", "ignore:Benchmarks are automatically disabled")
