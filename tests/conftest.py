@@ -5,6 +5,8 @@
   least 1,000 distinct architectures.  Derandomised, so CI is reproducible.
 - ``thorough``: long campaigns (100,000 examples per property); uses the
   example database so failures found once are replayed first.
+- ``gate``: the mutation gate's (``scripts/mutation_gate.py``): dev with 100
+  examples per property, the budget its kill rates were measured with.
 
 Expensive properties scale their example count from the profile with
 :func:`examples`, so every profile keeps its relative budget.
@@ -108,6 +110,10 @@ _COMMON = dict(
 _NO_EXPLAIN = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
 # ci is derandomised, which implies no database.
 settings.register_profile("dev", max_examples=_max_examples(50), database=_database(), phases=_NO_EXPLAIN,
+                          **_COMMON)
+# The mutation gate's (scripts/mutation_gate.py): dev as it was when the gate was measured, 100 examples, so
+# cutting dev for speed never weakens the gate (docs/mutation.md).
+settings.register_profile("gate", max_examples=_max_examples(100), database=_database(), phases=_NO_EXPLAIN,
                           **_COMMON)
 settings.register_profile("ci", max_examples=_max_examples(1500), derandomize=True, print_blob=True,
                           phases=_NO_EXPLAIN, **_COMMON)

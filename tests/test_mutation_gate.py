@@ -16,8 +16,8 @@ exact and need no compilation:
 
 The JAX cross-checks stay in the normal suite (``test_crosscheck.py``); these
 tests also run there, with fewer examples.  Under the gate
-(``DELTACHECK_MUTATION_GATE=1``) they take the ``dev`` profile's example count,
-derandomised and without shrinking: one failing example kills a mutant.
+(``DELTACHECK_MUTATION_GATE=1``) they take the ``gate`` profile's example count
+(100), derandomised and without shrinking: one failing example kills a mutant.
 """
 from __future__ import annotations
 
