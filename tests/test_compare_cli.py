@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -101,16 +100,14 @@ def test_bad_top_level_usage_is_one_line_and_exit_2(capsys, args):
 
 @pytest.mark.parametrize("argv", [["--help"], ["compare", "--help"], ["sweep", "--help"]])
 def test_help_starts_with_what_to_type_and_imports_neither_jax_nor_numpy(argv):
-    t = time.perf_counter()
     r = subprocess.run([sys.executable, "-X", "importtime", "-m", "deltacheck", *argv], cwd=ROOT,
                        capture_output=True, text=True, timeout=60)
-    elapsed = time.perf_counter() - t
     assert r.returncode == 0
     first = r.stdout.splitlines()[0]
     assert first.startswith("usage: deltacheck " + (argv[0] if argv[0] != "--help" else "compare")), first
     imported = {line.split("|")[-1].strip().split(".")[0] for line in r.stderr.splitlines() if "|" in line}
+    # Fast help is this, not a wall-clock bound (the suite asserts no timings): JAX's import alone is ~1 s.
     assert not imported & {"jax", "jaxlib", "numpy", "manual_bp", "reference"}
-    assert elapsed < 5  # ~0.1 s; JAX's import alone is ~1 s
 
 
 def test_version(capsys):
