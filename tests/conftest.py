@@ -170,8 +170,9 @@ def _distribute(config) -> None:
     forces one process.
 
     Whole files (``--dist loadfile``, in collection order: see
-    :data:`_LONG_FILES_FIRST`), also for ``-n N`` without a ``--dist`` of its own: a file's tests share module-level state (computed reports,
-    JAX functions compiled for its shapes), which xdist's default ``load``
+    :data:`_LONG_FILES_FIRST`), also for ``-n N`` without a ``--dist`` of its
+    own: a file's tests share module-level state (computed reports, JAX
+    functions compiled for its shapes), which xdist's default ``load``
     recomputes in every worker that gets one of its tests -- measured, a dev
     run needed 117 s of CPU that way and 71 s by file.  A file's tests also
     stay together, so ``tests/test_crosscheck.py``'s coverage check runs
