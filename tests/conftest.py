@@ -1,6 +1,6 @@
 """Hypothesis profiles, registered once; pick one with ``HYPOTHESIS_PROFILE``.
 
-- ``dev``: fast feedback while editing (about 35 s for the whole suite on 2 cores).
+- ``dev``: fast feedback while editing (about 30-35 s for the whole suite on 2 cores).
 - ``ci``: the default, also under CI; the cross-check properties see at
   least 1,000 distinct architectures.  Derandomised, so CI is reproducible.
 - ``thorough``: long campaigns (100,000 examples per property); uses the
