@@ -9,8 +9,8 @@
 mutmut's configuration is ``[tool.mutmut]`` in pyproject.toml: it mutates
 ``manual_bp`` (in a copy under ``mutants/``) and runs the NumPy-only test
 selection there (tests/test_mutation_gate.py, test_manual_properties.py,
-test_bad_input.py, the NumPy tests of test_extremes.py) under the ``dev``
-Hypothesis profile with a fixed seed.
+test_bad_input.py, the NumPy tests of test_extremes.py) under the ``gate``
+Hypothesis profile (dev with 100 examples) with a fixed seed.
 This script sets the environment that selection expects
 (``DELTACHECK_MUTATION_GATE=1``; ``JAX_PLATFORMS`` pointing nowhere, so any
 JAX computation fails loudly instead of forking XLA), runs mutmut, and
@@ -111,7 +111,7 @@ def _equivalence(mutant: str, diff: str) -> str | None:
 # The environment the gate's test selection expects (see tests/test_mutation_gate.py).
 GATE_ENV = {
     "DELTACHECK_MUTATION_GATE": "1",
-    "HYPOTHESIS_PROFILE": "dev",
+    "HYPOTHESIS_PROFILE": "gate",
     "JAX_PLATFORMS": "none-in-the-mutation-gate",
 }
 
@@ -187,7 +187,7 @@ def report(results: dict[str, str], seconds: float | None) -> int:
         if status not in (KILLED, TIMEOUT, "equivalent"):
             open_[group].append(name)
     print()
-    print("mutation gate: mutmut over manual_bp, HYPOTHESIS_PROFILE=dev"
+    print("mutation gate: mutmut over manual_bp, HYPOTHESIS_PROFILE=gate"
           + (f", {seconds / 60:.1f} min" if seconds else ""))
     print("  (score = killed / (all − equivalent); timeouts count as killed)")
     total = Counter()

@@ -1,10 +1,12 @@
 """Hypothesis profiles, registered once; pick one with ``HYPOTHESIS_PROFILE``.
 
-- ``dev``: fast feedback while editing (about 10 s for the whole suite).
+- ``dev``: fast feedback while editing (about 30-35 s for the whole suite on 2 cores).
 - ``ci``: the default, also under CI; the cross-check properties see at
   least 1,000 distinct architectures.  Derandomised, so CI is reproducible.
 - ``thorough``: long campaigns (100,000 examples per property); uses the
   example database so failures found once are replayed first.
+- ``gate``: the mutation gate's (``scripts/mutation_gate.py``): dev with 100
+  examples per property, the budget its kill rates were measured with.
 
 Expensive properties scale their example count from the profile with
 :func:`examples`, so every profile keeps its relative budget.
@@ -28,8 +30,9 @@ Environment variables (see the README's Performance section for campaigns):
   architecture (about 0.3 s each); the cache reads them back on the next run.
 - ``DELTACHECK_WORKERS``: pytest-xdist workers for a whole-suite run
   (``python -m pytest`` with no paths, xdist installed, no ``-n``): ``auto``
-  (default) is 2 when the load average leaves 1.5 CPUs idle, else 1; ``0`` or
-  ``1`` is one process.  See :func:`_workers` for the measurements.
+  (default) is one per usable CPU, at most 4; ``0`` or ``1`` is one process.
+  Workers take whole files (``--dist loadfile``, also for a bare ``-n N``).
+  See :func:`_workers` and :func:`_distribute`.
 
 Each xdist worker keeps OpenBLAS and XLA to one thread: the suite's arrays are
 small, and two workers each starting two BLAS threads on two cores only wait
@@ -50,15 +53,20 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 import pytest  # noqa: E402
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis.database import DirectoryBasedExampleDatabase, MultiplexedDatabase, ReadOnlyDatabase  # noqa: E402
 
 _ROOT = Path(__file__).resolve().parents[1]
 
 
+def jax_cache_dir() -> str | None:
+    """JAX's persistent compilation cache directory for the suite and its child interpreters, or None (off)."""
+    return os.environ.get("DELTACHECK_JAX_CACHE", str(_ROOT / ".pytest_cache" / "deltacheck-jax")) or None
+
+
 def _jax_cache() -> None:
-    """Point JAX's persistent compilation cache at ``DELTACHECK_JAX_CACHE`` (see the module notes)."""
-    where = os.environ.get("DELTACHECK_JAX_CACHE", str(_ROOT / ".pytest_cache" / "deltacheck-jax"))
+    """Point JAX's persistent compilation cache at :func:`jax_cache_dir` (see the module notes)."""
+    where = jax_cache_dir()
     if not where:
         return
     import jax
@@ -95,9 +103,20 @@ _COMMON = dict(
     deadline=None,  # the first call for a new shape pays JAX dispatch/compile costs
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
+# Every phase but explain: after shrinking a failure, Hypothesis's explain phase re-runs it many times to
+# annotate which parts of the example did not matter -- a note for people, never a verdict.  The suite's
+# expected failures (a wrong derivative that reference.check_activation must catch, which inherits these
+# settings) spent ~3 s each there.  thorough keeps it: a campaign's rare failure deserves the explanation.
+_NO_EXPLAIN = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]
 # ci is derandomised, which implies no database.
-settings.register_profile("dev", max_examples=_max_examples(100), database=_database(), **_COMMON)
-settings.register_profile("ci", max_examples=_max_examples(1500), derandomize=True, print_blob=True, **_COMMON)
+settings.register_profile("dev", max_examples=_max_examples(50), database=_database(), phases=_NO_EXPLAIN,
+                          **_COMMON)
+# The mutation gate's (scripts/mutation_gate.py): dev as it was when the gate was measured, 100 examples, so
+# cutting dev for speed never weakens the gate (docs/mutation.md).
+settings.register_profile("gate", max_examples=_max_examples(100), database=_database(), phases=_NO_EXPLAIN,
+                          **_COMMON)
+settings.register_profile("ci", max_examples=_max_examples(1500), derandomize=True, print_blob=True,
+                          phases=_NO_EXPLAIN, **_COMMON)
 settings.register_profile("thorough", max_examples=_max_examples(100_000), print_blob=True,
                           database=_database(), **_COMMON)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
@@ -112,40 +131,62 @@ def examples(fraction: float, *, minimum: int = 10) -> int:
 CHECKED: dict[str, set] = defaultdict(set)
 
 
-def _workers() -> int:
-    """Workers for a whole-suite run: ``DELTACHECK_WORKERS``, or by the machine's load.
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
 
-    ``auto`` (the default): 2 when the one-minute load average leaves at least
-    1.5 CPUs idle, else 1.  Measured on a 2-core machine shared with other
-    work: two workers needed 24.0 s of CPU where one process needed 15.6 s
-    (a second JAX import and set of compilations), and with the cores already
-    busy the wall time went from 35 s to 58 s.  With both cores free the
-    second worker has a core of its own; the machine never was idle enough to
-    measure that case, so it is an expectation, not a figure.
+
+def _workers() -> int:
+    """Workers for a whole-suite run: ``DELTACHECK_WORKERS``, or one per usable CPU, at most 4.
+
+    No longer by the load average: the one-minute average lags (it still
+    counts the suite's own previous run) and, with whole files per worker
+    (:func:`_distribute`), two workers beat one process even while another
+    program keeps a core busy.  Measured on a 2-core AMD EPYC with another
+    process using about one core: see docs/testing.md ("Suite time").  Up to
+    4 on larger machines is an expectation, not a measurement.
     """
     want = os.environ.get("DELTACHECK_WORKERS", "auto")
     if want != "auto":
         return int(want)
-    try:
-        idle = (os.cpu_count() or 1) - os.getloadavg()[0]
-    except OSError:
-        return 1
-    return 2 if idle >= 1.5 else 1
+    return min(_usable_cpus(), 4)
+
+
+def _dist_given(config) -> bool:
+    """Whether the command line (or ``PYTEST_ADDOPTS``) chose a ``--dist`` mode itself."""
+    args = [*config.invocation_params.args, *os.environ.get("PYTEST_ADDOPTS", "").split()]
+    return any(a == "-d" or a.startswith("--dist") for a in map(str, args))
 
 
 def _distribute(config) -> None:
-    """Turn on pytest-xdist's ``-n`` for whole-suite runs (``python -m pytest`` with no paths).
+    """Turn on pytest-xdist's ``-n`` for whole-suite runs (``python -m pytest`` with no paths), whole files
+    per worker.
 
     Only when pytest-xdist is installed and ``-n`` is not given; a run of chosen
     files stays in one process (two workers each importing JAX cost more than
     they save on a short selection).  ``DELTACHECK_WORKERS=0`` (or ``-n 0``)
     forces one process.
+
+    Whole files (``--dist loadfile``, in collection order: see
+    :data:`_LONG_FILES_FIRST`), also for ``-n N`` without a ``--dist`` of its
+    own: a file's tests share module-level state (computed reports, JAX
+    functions compiled for its shapes), which xdist's default ``load``
+    recomputes in every worker that gets one of its tests -- measured, a dev
+    run needed 117 s of CPU that way and 71 s by file.  A file's tests also
+    stay together, so ``tests/test_crosscheck.py``'s coverage check runs
+    beside the properties it counts.
     """
     if not config.pluginmanager.hasplugin("xdist") or os.environ.get("PYTEST_XDIST_WORKER"):
         return
     o = config.option
-    if getattr(o, "numprocesses", None) is not None or o.collectonly or getattr(o, "usepdb", False):
-        return  # -n given (including -n 0), or a mode xdist cannot serve
+    if getattr(o, "numprocesses", None) is not None:  # -n given (xdist has set its --dist to load if absent)
+        if o.numprocesses and o.dist == "load" and not _dist_given(config):
+            o.dist, o.loadscopereorder = "loadfile", False
+        return
+    if o.collectonly or getattr(o, "usepdb", False):
+        return  # a mode xdist cannot serve
     if config.args_source is not pytest.Config.ArgsSource.TESTPATHS:
         return  # chosen files or directories
     workers = _workers()
@@ -154,7 +195,41 @@ def _distribute(config) -> None:
     # What xdist's own pytest_cmdline_main does for -n N (it ran before conftests could act).
     o.numprocesses, o.tx = workers, ["popen"] * workers
     if o.dist == "no":
-        o.dist = "load"
+        o.dist, o.loadscopereorder = "loadfile", False  # files in the order of pytest_collection_modifyitems
+
+
+#: The longest files, handed out first so that no worker is left running one of them alone at the end of
+#: a run (longest processing time first); the rest follow in name order.  By measured seconds in ci and
+#: dev runs: test_taylor.py ~37 s in ci; the others 4-13 s, several of them one or two long tests (a child
+#: interpreter each).
+_LONG_FILES_FIRST = ("test_taylor.py", "test_crosscheck.py", "test_reuse_recipe.py", "test_bench.py",
+                     "test_bad_input.py", "test_extremes.py", "test_redis_db.py", "test_worked_examples.py",
+                     "test_compare_cli.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    # A stable sort: the files of _LONG_FILES_FIRST first, every file's tests in their own order.
+    rank = {name: i for i, name in enumerate(_LONG_FILES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+def _import_project_modules() -> None:
+    """Import every module of manual_bp, reference and deltacheck (but their ``__main__``) before any test.
+
+    Hypothesis draws some values from a pool of constants it reads out of the local modules loaded so
+    far, so a property's examples -- derandomised or not -- depended on which modules earlier tests had
+    imported (the CLI's are imported lazily, by the CLI tests): the ci coverage count moved with the
+    order of the files and with which files an xdist worker got.  With every module loaded up front the
+    pool is the same in one process and in each worker.
+    """
+    import importlib
+    import pkgutil
+
+    for name in ("manual_bp", "reference", "deltacheck"):
+        package = importlib.import_module(name)
+        for info in pkgutil.walk_packages(package.__path__, f"{name}."):
+            if not info.name.endswith("__main__"):
+                importlib.import_module(info.name)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -162,9 +237,29 @@ def pytest_configure(config):
     _distribute(config)
     if not getattr(config.option, "tx", None):  # not the controller of xdist workers, which runs no tests
         _jax_cache()
+        _import_project_modules()
     # pytest-benchmark, where installed, warns while pytest configures that xdist
     # disables it; warnings are errors here and the suite has no such benchmarks.
     config.addinivalue_line("filterwarnings", "ignore:Benchmarks are automatically disabled")
+
+
+@pytest.fixture(autouse=True)
+def _registries_restored():
+    """Each test leaves manual_bp's activation and loss registries as it found them.
+
+    The strategies draw from the registry, so a registration that outlived its test (the README's
+    derivation code registers ``isru`` when tests/test_cli_docs.py regenerates its output) changed what
+    every later property drew: the coverage count depended on which files an xdist worker happened to run
+    before tests/test_crosscheck.py.
+    """
+    from manual_bp import activations, losses
+
+    saved = [(d, dict(d)) for d in (activations.ACTIVATIONS, activations._ALIASES, losses.LOSSES, losses._ALIASES)]
+    yield
+    for registry, before in saved:
+        if registry != before:
+            registry.clear()
+            registry.update(before)
 
 
 def pytest_sessionfinish(session):

@@ -1,11 +1,12 @@
-"""``deltacheck example`` and ``deltacheck errata``: shipped ids work from any directory; exit codes."""
+"""``deltacheck example`` and ``deltacheck errata``: shipped ids work from any directory (a real process
+outside the repository: tests/test_cli_real_process.py); exit codes."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from _cli import ROOT, assert_usage_error, cli, subprocess_cli
+from _cli import ROOT, assert_usage_error, cli
 from reference._resources import EXAMPLES_DIR, example_ids
 
 
@@ -35,12 +36,6 @@ def test_list(capsys):
 @pytest.mark.parametrize("args", [[], ["no_such_example"], ["doc002_2-2-1_linear", "--list"]])
 def test_bad_usage(capsys, args):
     assert_usage_error(*cli(capsys, "example", *args), prog="deltacheck example")
-
-
-def test_example_by_id_in_a_real_process_outside_the_repo(tmp_path):
-    r = subprocess_cli("example", "doc002_2-2-1_linear", cwd=tmp_path)
-    assert r.returncode == 1, r.stderr
-    assert "24 claims: 22 match, 0 rounding, 2 wrong" in r.stdout
 
 
 def test_errata_output_and_a_stale_file(capsys, tmp_path):

@@ -86,8 +86,10 @@ def _rescaled(net, params, x, mags, w_cap):
     out, a = [], x
     for (W, b), act, m in zip(params, net.activations, mags):
         z = a @ W if b is None else a @ W + b
-        s = m / np.abs(z).max() if np.abs(z).max() > 0 else 1.0
-        s = min(s, w_cap / max(np.abs(W).max(), 1e-30))
+        zmax, cap = float(np.abs(z).max()), w_cap / max(float(np.abs(W).max()), 1e-30)
+        # min(m / zmax, cap) without dividing by a subnormal zmax (an overflow warning, which the suite
+        # makes an error, where the cap wins anyway); Python floats overflow to inf quietly.
+        s = min(1.0, cap) if zmax == 0 else (m / zmax if m <= cap * zmax else cap)
         W, b = (W * s).astype(W.dtype), None if b is None else (b * s).astype(b.dtype)
         out.append((W, b))
         a = act.value(a @ W if b is None else a @ W + b)

@@ -1,4 +1,9 @@
-"""The training scripts run quickly (small epoch counts) and reach sensible results."""
+"""The training scripts run quickly (small epoch counts) and reach sensible results.
+
+Each script's own file runs in this process (``tests/_cli.py`` ``script_in_process``: its ``__main__``
+block, argument parsing and exit status); one test runs a script as a real process, from the repository
+as documented.
+"""
 from __future__ import annotations
 
 import importlib.util
@@ -10,19 +15,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _cli import child_env, script_in_process
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(script, *args):
-    r = subprocess.run([sys.executable, f"scripts/{script}", *args], cwd=ROOT, capture_output=True, text=True,
-                       timeout=120)
-    return r
+@pytest.fixture
+def run(capsys, monkeypatch):
+    """``run(script, *args)``: ``(exit status, stdout, stderr)`` of ``python scripts/SCRIPT ARGS``."""
+    return lambda script, *args: script_in_process(capsys, monkeypatch, script, *args)
 
 
-def run_json(script, *args):
-    r = run(script, *args, "--json")
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)
+@pytest.fixture
+def run_json(run):
+    """``run_json(script, *args)``: the script's ``--json`` output, parsed (exit status 0 asserted)."""
+    def go(script, *args):
+        code, out, err = run(script, *args, "--json")
+        assert code == 0, err
+        return json.loads(out)
+    return go
 
 
 def load_script(name):
@@ -42,7 +53,7 @@ def test_iris_data_is_the_shipped_table():
     assert not set(train) & set(test) and len(train) + len(test) == 150
 
 
-def test_iris_classifier_generalises():
+def test_iris_classifier_generalises(run_json):
     d = run_json("train_iris.py", "--epochs", "300")
     r = d["runs"][0]
     assert r["n_test"] == 45
@@ -50,7 +61,7 @@ def test_iris_classifier_generalises():
     assert r["final_loss"] < 0.2
 
 
-def test_regressor_fits_sine():
+def test_regressor_fits_sine(run_json):
     d = run_json("train_regressor.py", "--epochs", "200")
     assert d["test_mse"] < 0.1 * d["test_variance"]
     assert d["final_loss"] < d["test_variance"]  # it learned: below the MSE of predicting the mean
@@ -76,7 +87,7 @@ def test_regressor_reports_the_mse_of_its_trained_network():
     assert r["history"][-1] < r["history"][0]
 
 
-def test_doc003_expressions_are_learned():
+def test_doc003_expressions_are_learned(run_json):
     d = run_json("train_doc003.py", "--epochs", "800")
     assert set(d) == {"linear", "quadratic"}
     for r in d.values():
@@ -84,7 +95,7 @@ def test_doc003_expressions_are_learned():
         assert r["test_mse"] < 0.01 * r["test_variance"], r
 
 
-def test_perceptron_separates_its_set():
+def test_perceptron_separates_its_set(run_json):
     d = run_json("train_perceptron.py", "--n", "60")
     assert d["separated"] and d["misclassified"][-1] == 0 and d["criterion"][-1] == 0
     x, t, _ = load_script("train_perceptron").make_data(60, 0.05, seed=0)
@@ -92,27 +103,31 @@ def test_perceptron_separates_its_set():
     assert np.all(t * (x @ w[1:] + w[0]) > 0)   # checked here, not by manual_bp
 
 
-def test_text_output_has_a_loss_curve():
-    r = run("train_iris.py", "--epochs", "50")
+def test_text_output_has_a_loss_curve_in_a_real_process():
+    r = subprocess.run([sys.executable, "scripts/train_iris.py", "--epochs", "50"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=120, env=child_env(pythonpath=False))
     assert r.returncode == 0, r.stderr
     assert "epoch" in r.stdout and "(final)" in r.stdout and "held-out accuracy" in r.stdout
-    r = run("train_perceptron.py", "--n", "40")
-    assert r.returncode == 0 and "separates the set" in r.stdout
 
 
-def test_plot_flag(tmp_path):
+def test_text_output_of_the_perceptron(run):
+    code, out, err = run("train_perceptron.py", "--n", "40")
+    assert code == 0 and "separates the set" in out, err
+
+
+def test_plot_flag(tmp_path, run):
     png = tmp_path / "curve.png"
-    r = run("train_perceptron.py", "--n", "40", "--plot", str(png))
+    code, _, err = run("train_perceptron.py", "--n", "40", "--plot", str(png))
     if importlib.util.find_spec("matplotlib") is None:
-        assert r.returncode == 2
-        assert len(r.stderr.strip().splitlines()) == 1 and "matplotlib" in r.stderr
+        assert code == 2
+        assert len(err.strip().splitlines()) == 1 and "matplotlib" in err
         assert not png.exists()
     else:
-        assert r.returncode == 0, r.stderr
+        assert code == 0, err
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_bad_usage_exits_2():
+def test_bad_usage_exits_2(run):
     for script, args, says in (
             ("train_iris.py", ["--epochs", "0"], "--epochs: expected an integer >= 1"),
             ("train_iris.py", ["--test-frac", "1"], "--test-frac must lie strictly between 0 and 1"),
@@ -122,6 +137,6 @@ def test_bad_usage_exits_2():
             ("train_regressor.py", ["--nope"], "unrecognized arguments"),
             *((script, ["--seed", "-1"], "--seed: expected an integer >= 0")  # was a numpy traceback
               for script in ("train_iris.py", "train_doc003.py", "train_perceptron.py", "train_regressor.py"))):
-        r = run(script, *args)
-        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, (script, r.stderr)
-        assert says in r.stderr, (script, r.stderr)
+        code, _, err = run(script, *args)
+        assert code == 2 and len(err.strip().splitlines()) == 1, (script, err)
+        assert says in err, (script, err)

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from _cli import child_env, script_in_process
 from reference.tolerances import tolerance
 from reference.worked_examples import (
     VERDICTS,
@@ -508,27 +509,33 @@ def test_format_report_lists_every_claim_and_the_true_state():
 # ---------------------------------------------------------------------------
 
 def run_script(*args):
-    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    """``python scripts/...`` in a fresh interpreter from the repository (the scripts put it on ``sys.path``)."""
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env=child_env(pythonpath=False))
 
 
-def test_cli_exit_codes(tmp_path):
+def test_cli_exit_codes(tmp_path, capsys, monkeypatch):
+    # The wrapper's file itself, run in this process; one real process below.
     good = write(tmp_path, EX_TEMPLATE + claim("h1", "a1[0, 0]", "0.85") + claim("yhat", "a2[0, 0]", "0.19"))
-    r = run_script("scripts/check_example.py", str(good))
-    assert r.returncode == 0, r.stderr
-    assert "2 claims: 2 match" in r.stdout
-    r = run_script("scripts/check_example.py", str(DOC002), "--full")
-    assert r.returncode == 1 and "forward pass, per sample" in r.stdout
+    code, out, err = script_in_process(capsys, monkeypatch, "check_example.py", good)
+    assert code == 0, err
+    assert "2 claims: 2 match" in out
+    code, out, _ = script_in_process(capsys, monkeypatch, "check_example.py", DOC002, "--full")
+    assert code == 1 and "forward pass, per sample" in out
+    for args in ([], [str(tmp_path / "nope.toml")], [str(DOC002), "--bogus"],
+                 [str(write(tmp_path, "[example\n", "bad.toml"))]):
+        code, out, err = script_in_process(capsys, monkeypatch, "check_example.py", *args)
+        assert code == 2, args
+        assert len(err.strip().splitlines()) == 1 and "error" in err, (args, err)
+
+
+def test_check_example_script_in_a_real_process():
     r = run_script("scripts/check_example.py", str(DOC002), "--json")
-    assert r.returncode == 1
+    assert r.returncode == 1, r.stderr
     d = json.loads(r.stdout)
     assert len(d["claims"]) == len(load_example(DOC002).claims) and d["counts"]["wrong"] == 2
     assert [s["name"] for s in d["setups"]] == ["stated"]
     assert d["setups"][0]["gradients"]["named"]["w5"] == pytest.approx(doc002_hand()["grads"]["w5"])
-    for args in ([], [str(tmp_path / "nope.toml")], [str(DOC002), "--bogus"],
-                 [str(write(tmp_path, "[example\n", "bad.toml"))]):
-        r = run_script("scripts/check_example.py", *args)
-        assert r.returncode == 2, args
-        assert len(r.stderr.strip().splitlines()) == 1 and "error" in r.stderr, (args, r.stderr)
 
 
 def test_errata_is_up_to_date():
