@@ -683,9 +683,11 @@ def environment() -> dict:
             cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    try:
-        torch_version = __import__("torch").__version__
-    except ImportError:
+    try:  # the installed version, without importing torch (~2 s)
+        from importlib.metadata import PackageNotFoundError, version
+
+        torch_version = version("torch")
+    except PackageNotFoundError:
         torch_version = None
     try:  # other work on the machine shows up here: rerun when it is not near 0
         with open("/proc/loadavg") as f:
