@@ -90,8 +90,9 @@ def add_compare_arguments(p: argparse.ArgumentParser, *, legacy_modes: bool = Fa
     p.add_argument("--directions", type=int_at_least(1), default=2, help="random directions for the directional check")
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     p.add_argument("--taylor", action="store_true",
-                   help="run the Taylor remainder test on any size of network (default: on where it is cheap, "
-                   "nets checked per parameter): orders 2 right, 1 wrong, no tolerance")
+                   help="run the Taylor remainder test on any size of network, one order per parameter "
+                   "(default: on nets checked per parameter, along one direction, and per parameter where that "
+                   "or an oracle objects): orders 2 right, 1 wrong, no tolerance")
     p.add_argument("--plot", metavar="FILE.png", help="save the finite-difference error against step size, or with "
                    "--taylor log r0 and log r1 against log h with slope-1 and slope-2 guides (needs matplotlib)")
     if legacy_modes:  # scripts/compare.py's older spellings of `deltacheck sweep N` and `deltacheck example FILE`
