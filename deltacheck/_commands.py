@@ -40,8 +40,9 @@ deltacheck compare                       the documents' networks, one row each
 COMPARE_DESCRIPTION = """\
 Each report gives, per parameter (W1, b1, ...), the error against every
 oracle, the layer where a derivation first goes wrong and the likely
-convention mistake.  Networks above 5,000 parameters are checked numerically
-along random directions.  Files: .npz or .json with keys W1, b1, W2, ...
+convention mistake.  Networks whose per-parameter numerical check would take
+more than ~10 ms (or above 5,000 parameters) are checked numerically along
+random directions.  Files: .npz or .json with keys W1, b1, W2, ...
 (numbered from 1) and x, y; read without unpickling.  Exit status: 0 when
 everything agrees, 1 when anything disagrees, 2 on bad usage or a bad file
 (one line on stderr)."""
@@ -85,8 +86,8 @@ def add_compare_arguments(p: argparse.ArgumentParser, *, legacy_modes: bool = Fa
     p.add_argument("--seed", type=int_at_least(0), default=0, help="seed for parameters, data and directions (default 0)")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--numerical", choices=("auto", "per_parameter", "directional", "none"), default="auto",
-                   help="numerical oracles: per parameter, along random directions, or auto (directions above "
-                   "5,000 parameters)")
+                   help="numerical oracles: per parameter, along random directions, or auto (directions where "
+                   "per parameter would take more than ~10 ms, or above 5,000 parameters)")
     p.add_argument("--directions", type=int_at_least(1), default=2, help="random directions for the directional check")
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     p.add_argument("--taylor", action="store_true",

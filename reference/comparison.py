@@ -30,7 +30,8 @@ may backpropagate one sample at a time (``layout=``, ``per_sample=``; see
 (``candidate_input_gradient=``), compared as a row ``x``.
 
 Numerical oracles: per-parameter central differences and complex step up to
-``max_per_parameter`` parameters (default 5,000); above that, central
+``max_per_parameter`` parameters (default 5,000) while their cost stays
+under :data:`PER_PARAMETER_BUDGET` (about 10 ms); beyond that, central
 differences along a few random unit directions, whose cost does not grow
 with the parameter count.  The report says which was used.
 
@@ -81,6 +82,7 @@ from .tolerances import _derivative_bounds, allclose_tree, tolerance
 __all__ = [
     "MAX_PER_PARAMETER",
     "N_DIRECTIONS",
+    "PER_PARAMETER_BUDGET",
     "Agreement",
     "Finding",
     "GradientReport",
@@ -91,6 +93,7 @@ __all__ = [
     "check_gradients",
     "compare",
     "compare_perceptron",
+    "numerical_mode",
     "step_curve",
 ]
 
@@ -98,6 +101,12 @@ __all__ = [
 #: difference per parameter (cost ∝ n_params forward passes) to random
 #: directions (cost ∝ n_directions, whatever the size).
 MAX_PER_PARAMETER = 5000
+#: Per-parameter central differences and complex step cost about 2 ms per million of
+#: n_params · n_batch · n_weights (one forward pass per parameter and side, each ∝ n_batch · n_weights),
+#: measured 1-2 ms at 4-3-3 b8 up to 204 ms at 16-32-32-4 b32 (1,732 parameters) against 1.7 ms along
+#: two random directions, which give the same confidence in jax.grad (the oracles only guard against an
+#: autodiff bug, and a wrong entry shows along a random direction).  Above this, ``auto`` goes directional.
+PER_PARAMETER_BUDGET = 5_000_000
 #: Random directions for the directional check: each costs two forward passes
 #: (about 2 s for a 1024-2048-2048-2048-1024 net at batch 1024 on 2 cores).
 N_DIRECTIONS = 2
@@ -436,6 +445,17 @@ def _model_of(net, spec) -> dict:
     }
 
 
+def numerical_mode(n_params: int, n_batch: int, n_weights: int, *, numerical: str = "auto",
+                   max_per_parameter: int = MAX_PER_PARAMETER) -> str:
+    """The numerical oracles ``compare`` uses: ``numerical`` itself unless it is ``"auto"``, then
+    ``"per_parameter"`` up to ``max_per_parameter`` parameters and :data:`PER_PARAMETER_BUDGET`
+    (``n_params · n_batch · n_weights``), else ``"directional"``."""
+    if numerical != "auto":
+        return numerical
+    affordable = n_params <= max_per_parameter and n_params * n_batch * n_weights <= PER_PARAMETER_BUDGET
+    return "per_parameter" if affordable else "directional"
+
+
 def _auto_path(checked) -> str:
     """``"fast"`` or ``"plain"`` for ``jax_path="auto"``: whichever answers without compiling, else the cheaper
     compilation for what this process has done so far.
@@ -557,16 +577,16 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candida
         Run the Taylor remainder test (:func:`reference.taylor_test`) on the
         candidate's gradients: a verdict with no tolerance, the order at which
         ``|L(θ + hv) − L(θ) − h⟨g, v⟩|`` shrinks as ``h`` halves (2 right, 1
-        wrong).  ``None`` (default): where it is cheap, i.e. in per-parameter
-        mode, along one direction over all parameters (a few dozen broadcast
+        wrong).  ``None`` (default): where it is cheap, i.e. up to
+        ``max_per_parameter`` parameters, along one direction over all parameters (a few dozen broadcast
         loss evaluations, under a millisecond on small nets), and then along
         one direction per parameter, so the order names a wrong leaf, only
         where that order is not 2 or an oracle disagrees (on a right gradient
         the per-parameter orders add nothing the joint order and the
         per-entry bound have not said, and they cost 4-5 times as much);
-        ``True``: everywhere, with one line per parameter whenever the net is
-        in per-parameter range (large nets: the joint direction, ~54 loss
-        evaluations); ``False``: never.  The verdict stays with the tolerance
+        ``True``: everywhere, with one line per parameter up to
+        ``max_per_parameter`` parameters (larger nets: the joint direction,
+        ~54 loss evaluations); ``False``: never.  The verdict stays with the tolerance
         oracles: an order of 1 where they all agree is reported as a
         ``taylor`` finding (an error below the tolerances, or one of the
         Taylor test's rare false alarms), never as a failure of its own.
@@ -583,7 +603,9 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candida
         one-sample batch, the L2 term included once (see :mod:`reference.layout`).
     numerical : {"auto", "per_parameter", "directional", "none"}
         ``auto``: per-parameter central differences and complex step up to
-        ``max_per_parameter`` parameters, random directions above.
+        ``max_per_parameter`` parameters while ``n_params · n_batch ·
+        n_weights`` stays under :data:`PER_PARAMETER_BUDGET` (~10 ms), random
+        directions otherwise (:func:`numerical_mode`).
     n_directions, seed
         Directions for the directional check and their random source.
     jax_path : {"auto", "fast", "plain"}
@@ -632,10 +654,9 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candida
 
     n_params = sum(n_in * n_out + (n_out if b else 0)
                    for n_in, n_out, b in zip(spec.sizes[:-1], spec.sizes[1:], spec.bias))
-    mode = numerical
-    if mode == "auto":
-        mode = "per_parameter" if n_params <= max_per_parameter else "directional"
     n_batch = int(np.shape(x)[0])
+    n_weights = sum(n_in * n_out for n_in, n_out in zip(spec.sizes[:-1], spec.sizes[1:]))
+    mode = numerical_mode(n_params, n_batch, n_weights, numerical=numerical, max_per_parameter=max_per_parameter)
     checked = (spec, cparams, cx, cy, dtype)
     jax_result = _jax_source_started(checked, jax_path)
     cand = _candidate_tree(candidate(net, params, x, y), spec.n_layers, "candidate")
@@ -727,7 +748,7 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candida
         input_leaf=input_leaf, mistakes_fn=mistakes_fn, layout=layout, jax_bounds=jax_bounds,
     )
     if taylor is None:
-        if mode != "per_parameter":
+        if n_params > max_per_parameter:
             return report
         per_parameter = "if_needed"
     elif not taylor:

@@ -373,3 +373,20 @@ def test_auto_path_compiles_per_architecture_first_then_the_padded_frame(monkeyp
     assert method((5, 2, 1)).startswith(padded)             # already compiled: no new plain compilation
     assert method(small[0]).startswith(plain)               # compiled on its own already: the faster call
     assert method((9, 2, 1)).startswith(plain)              # wider than the frame
+
+
+def test_numerical_auto_goes_directional_where_per_parameter_costs_too_much():
+    """numerical="auto": per parameter while n_params·n_batch·n_weights fits the budget (and up to
+    max_per_parameter); beyond, two random directions -- and the Taylor test still runs up to
+    max_per_parameter parameters, along its joint direction."""
+    assert cmp.numerical_mode(27, 8, 21) == "per_parameter"                       # 4-3-3, batch 8
+    assert cmp.numerical_mode(1732, 32, 1664) == "directional"                   # 16-32-32-4, batch 32: ~200 ms
+    assert cmp.numerical_mode(1732, 32, 1664, numerical="per_parameter") == "per_parameter"
+    assert cmp.numerical_mode(27, 8, 21, max_per_parameter=10) == "directional"
+    assert cmp.numerical_mode(360, 8, 320) == "per_parameter"                   # the suite's widest draws
+    net = bp.Network((16, 32, 32, 4), "tanh", "squared_error")
+    params = bp.init_params(net, seed=0)
+    rng = np.random.default_rng(0)
+    report = ref.compare(net, params, rng.normal(size=(32, 16)), rng.normal(size=(32, 4)))
+    assert report.ok and report.numerical == "directional"
+    assert report.taylor is not None and report.taylor.ok and report.taylor.parameters is None

@@ -362,12 +362,13 @@ def _announce_long(net, args) -> None:
 
     import manual_bp as bp
     import reference as ref
-    from reference.comparison import MAX_PER_PARAMETER
+    from reference.comparison import numerical_mode
 
     from ._progress import announce, human_seconds
 
     n = _n_params(net)
-    per_parameter = args.numerical == "per_parameter" or (args.numerical == "auto" and n <= MAX_PER_PARAMETER)
+    n_weights = sum(n_in * n_out for n_in, n_out in zip(net.sizes[:-1], net.sizes[1:]))
+    per_parameter = numerical_mode(n, args.batch or 5, n_weights, numerical=args.numerical) == "per_parameter"
     if not per_parameter or n < _ANNOUNCE_PARAMS:
         return
     factor = (_PROXY_PARAMS / n) ** 0.5
