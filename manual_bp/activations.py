@@ -24,7 +24,8 @@ Derivatives are computed from values the forward pass already holds: from
 path can compute ``a`` in place over ``z`` and keep one array per layer; an
 activation whose derivative must read ``z`` says so with ``needs_z``.
 ``kinks`` lists the points where f' jumps (relu: ``(0.0,)``): strategies and
-central differences keep away from them.  Subgradient convention at a kink:
+central differences keep away from them; ``curvature_kinks`` those where only
+f'' jumps (ELU with α = 1), which the Taylor test steps around.  Subgradient convention at a kink:
 the left branch, so ``relu'(0) = 0`` and ``leaky_relu'(0) = slope``
 (document 003 defines ReLU as 0 for ``z <= 0``).
 
@@ -84,6 +85,9 @@ class Activation:
     #: Points where f' jumps (not differentiable): numerical differences
     #: straddling one measure a mixture of two slopes.
     kinks = ()
+    #: Points where f' is continuous but f'' jumps (ELU with α = 1 at 0, softsign at 0):
+    #: the Taylor test drops the steps that cross one, whose remainder is no c·h².
+    curvature_kinks = ()
 
     def formula(self, xp, z):
         """The definition ``a = f(z)`` in array namespace ``xp``; ``z`` ``(..., n_batch, n)``."""
@@ -362,6 +366,10 @@ class ELU(Activation):
     @property
     def kinks(self):
         return () if self.alpha == 1.0 else (0.0,)
+
+    @property
+    def curvature_kinks(self):
+        return (0.0,) if self.alpha == 1.0 else ()  # f'' is 0 right of 0 and α left of it
 
     def formula(self, xp, z):
         pos = _positive(xp, z)

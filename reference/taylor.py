@@ -447,8 +447,11 @@ def _directions(rng, spec, params, leaves, n_directions, dtype):
 
 
 def _kinks(act) -> tuple:
-    """The kink points of one layer's activation (``act.kinks``: where f' jumps)."""
-    return tuple(float(k) for k in act.kinks)
+    """Where a step along v must not move one layer's pre-activations across: ``act.kinks`` (f' jumps)
+    and ``act.curvature_kinks`` if the activation declares any (f' continuous, f'' jumps, as for
+    softsign z/(1 + |z|) at 0).  Across either, L(θ + hv) has no second-order Taylor expansion, and
+    over float32's few usable halvings the bend can read as order 1."""
+    return tuple(float(k) for k in (*act.kinks, *getattr(act, "curvature_kinks", ())))  # a user's may lack it
 
 
 def _sub_spec(spec, l0):

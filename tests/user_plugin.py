@@ -20,6 +20,9 @@ class Softsign(bp.Activation):
 
     name = "softsign"
     needs_z = False
+    # f' = 1/(1 + |z|)² is continuous at 0 but f'' jumps from 2 to −2 there: the Taylor test
+    # drops steps that cross it (reference.taylor_test reads ``curvature_kinks``).
+    curvature_kinks = (0.0,)
 
     def formula(self, xp, z):
         # |z| written per branch of Re z, so the complex step sees an analytic
