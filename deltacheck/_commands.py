@@ -41,7 +41,7 @@ COMPARE_DESCRIPTION = """\
 Each report gives, per parameter (W1, b1, ...), the error against every
 oracle, the layer where a derivation first goes wrong and the likely
 convention mistake.  Networks whose per-parameter numerical check would take
-more than ~10 ms (or above 5,000 parameters) are checked numerically along
+more than ~10-20 ms (or above 5,000 parameters) are checked numerically along
 random directions.  Files: .npz or .json with keys W1, b1, W2, ...
 (numbered from 1) and x, y; read without unpickling.  Exit status: 0 when
 everything agrees, 1 when anything disagrees, 2 on bad usage or a bad file
@@ -87,12 +87,12 @@ def add_compare_arguments(p: argparse.ArgumentParser, *, legacy_modes: bool = Fa
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     p.add_argument("--numerical", choices=("auto", "per_parameter", "directional", "none"), default="auto",
                    help="numerical oracles: per parameter, along random directions, or auto (directions where "
-                   "per parameter would take more than ~10 ms, or above 5,000 parameters)")
+                   "per parameter would take more than ~10-20 ms, or above 5,000 parameters)")
     p.add_argument("--directions", type=int_at_least(1), default=2, help="random directions for the directional check")
     p.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
     p.add_argument("--taylor", action="store_true",
                    help="run the Taylor remainder test on any size of network, one order per parameter "
-                   "(default: on nets checked per parameter, along one direction, and per parameter where that "
+                   "(default: on nets up to 5,000 parameters, along one direction, and per parameter where that "
                    "or an oracle objects): orders 2 right, 1 wrong, no tolerance")
     p.add_argument("--plot", metavar="FILE.png", help="save the finite-difference error against step size, or with "
                    "--taylor log r0 and log r1 against log h with slope-1 and slope-2 guides (needs matplotlib)")

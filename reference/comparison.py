@@ -31,7 +31,7 @@ may backpropagate one sample at a time (``layout=``, ``per_sample=``; see
 
 Numerical oracles: per-parameter central differences and complex step up to
 ``max_per_parameter`` parameters (default 5,000) while their cost stays
-under :data:`PER_PARAMETER_BUDGET` (about 10 ms); beyond that, central
+under :data:`PER_PARAMETER_BUDGET` (about 10-20 ms); beyond that, central
 differences along a few random unit directions, whose cost does not grow
 with the parameter count.  The report says which was used.
 
@@ -41,6 +41,7 @@ an elementwise ratio: see :mod:`reference.tolerances` for why.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import math
@@ -101,12 +102,14 @@ __all__ = [
 #: difference per parameter (cost ∝ n_params forward passes) to random
 #: directions (cost ∝ n_directions, whatever the size).
 MAX_PER_PARAMETER = 5000
-#: Per-parameter central differences and complex step cost about 2 ms per million of
-#: n_params · n_batch · n_weights (one forward pass per parameter and side, each ∝ n_batch · n_weights),
-#: measured 1-2 ms at 4-3-3 b8 up to 204 ms at 16-32-32-4 b32 (1,732 parameters) against 1.7 ms along
-#: two random directions, which give the same confidence in jax.grad (the oracles only guard against an
-#: autodiff bug, and a wrong entry shows along a random direction).  Above this, ``auto`` goes directional.
-PER_PARAMETER_BUDGET = 5_000_000
+#: Per-parameter central differences and complex step cost about 2-4 ms per million of
+#: n_params · n_batch · n_weights (one forward pass per parameter and side, each ∝ n_batch · n_weights;
+#: one BLAS thread): 1-2 ms at 4-3-3 b8, about 7 ms at the suite's widest draws (8-8-8-8-8-8 b8, 0.9e6),
+#: 71 ms at 16-32-32-4 b8 (23e6) and 204 ms at b32 (92e6), against 1.5-2.5 ms along two random
+#: directions, which give the same confidence in jax.grad (the numerical oracles only guard against an
+#: autodiff bug, and a wrong entry shows along a random direction).  Above the budget (about 10-20 ms
+#: of per-parameter work), ``auto`` goes directional.
+PER_PARAMETER_BUDGET = 2_000_000
 #: Random directions for the directional check: each costs two forward passes
 #: (about 2 s for a 1024-2048-2048-2048-1024 net at batch 1024 on 2 cores).
 N_DIRECTIONS = 2
@@ -469,7 +472,7 @@ def _auto_path(checked) -> str:
     from . import model as _model
 
     spec, params, x, y, dtype = checked
-    if max(spec.sizes) > _FAST_MAX or x.shape[0] > _FAST_MAX or _unsupported(spec):
+    if max(spec.sizes) > _FAST_MAX or x.shape[0] > _FAST_MAX or spec.n_layers > _FAST_MAX or _unsupported(spec):
         return "plain"
     if _model._arch_key(*checked) in _model.COMPILED:
         return "plain"
@@ -604,7 +607,7 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candida
     numerical : {"auto", "per_parameter", "directional", "none"}
         ``auto``: per-parameter central differences and complex step up to
         ``max_per_parameter`` parameters while ``n_params · n_batch ·
-        n_weights`` stays under :data:`PER_PARAMETER_BUDGET` (~10 ms), random
+        n_weights`` stays under :data:`PER_PARAMETER_BUDGET` (~10-20 ms), random
         directions otherwise (:func:`numerical_mode`).
     n_directions, seed
         Directions for the directional check and their random source.
@@ -694,7 +697,9 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candida
     elif mode == "directional":
         methods["directional"] = (f"central differences along {n_directions} random unit directions, "
                                   "h = ∛ε·max(1, max|θ|)")
-        directional = _directional(net, params, x, y, cand, jgrads, dtype, n_directions, seed)
+        # The validated copies, like every other oracle: a candidate that changes its own arguments in
+        # place cannot move one oracle's inputs and not another's.
+        directional = _directional(net, cparams, cx, cy, cand, jgrads, dtype, n_directions, seed)
 
     leaves = []
     for l, (c_pair, j_pair) in enumerate(zip(cand, jgrads), start=1):
@@ -772,14 +777,21 @@ def _with_taylor(report: GradientReport, checked, net, cand, *, per_parameter: s
                  "if_needed": ("; one direction over all parameters, then one per parameter where that order "
                                "is not 2 or an oracle disagrees"),
                  "never": "; one direction over all parameters"}[per_parameter])
+    why = ""
     if any(p.note for p in report.params):
-        status = OracleStatus("taylor", method, "skipped", None, "the candidate's gradients have the wrong shapes")
+        why = "the candidate's gradients have the wrong shapes"
+    elif not all(np.isfinite(v).all() for pair in cand for v in pair if v is not None):
+        why = "the candidate's gradients contain NaN or inf"
+    if why:
+        status = OracleStatus("taylor", method, "skipped", None, why)
         return dataclasses.replace(report, oracles=report.oracles + (status,))
     _, params, x, y, _ = checked
-    tr = taylor_test(net, params, x, y, gradients=cand, per_parameter=per_parameter == "always", seed=seed,
+    # A Generator is copied for the first run, so a per-parameter rerun draws the same joint direction
+    # (the line that triggered it) from the generator's untouched state.
+    first_seed = copy.deepcopy(seed) if isinstance(seed, np.random.Generator) else seed
+    tr = taylor_test(net, params, x, y, gradients=cand, per_parameter=per_parameter == "always", seed=first_seed,
                      _checked=checked)
     if per_parameter == "if_needed" and (tr.ok is not True or not report.ok):
-        # The same seed draws the same joint direction first, so the joint line does not change.
         tr = taylor_test(net, params, x, y, gradients=cand, per_parameter=True, seed=seed, _checked=checked)
     status = {True: "agree", False: "disagree", None: "skipped"}[tr.ok]
     note = "" if tr.ok is not None else "no verdict: " + tr.worst.message

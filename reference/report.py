@@ -304,8 +304,8 @@ def _format(r: GradientReport) -> str:
     numer = {
         "per_parameter": "per-parameter central differences and complex step",
         "directional": (f"central differences along {r.directional.n_directions if r.directional else 0} random "
-                        f"directions ({r.n_params:,} parameters: per-parameter differences would cost "
-                        f"{2 * r.n_params:,} forward passes)"),
+                        f"directions (per-parameter differences would cost {2 * r.n_params:,} forward passes "
+                        f"of this network)"),
         "none": "no numerical oracle",
     }[r.numerical]
     lines = [f"{r.candidate} vs jax.grad and {numer}",

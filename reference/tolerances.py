@@ -362,18 +362,18 @@ class _Rounding(NamedTuple):
             return np.zeros((E.shape[0], M.shape[1]))
         r = _unit_scale(E.max(axis=1, keepdims=True))
         c = _unit_scale(M.max(axis=0, keepdims=True))
-        E2 = E / r
+        E2, M2 = E / r, M / c
+        # Read before squaring: an entry 1e-200 of its row's largest squares to exactly 0.
+        safe = (_smallest_nonzero(E2) * _smallest_nonzero(M2)) ** 2 >= _SQUARES_LO
         np.square(E2, out=E2)
-        M2 = M / c
         np.square(M2, out=M2)
         quad = E2 @ M2
         np.sqrt(quad, out=quad)
         quad *= r
         quad *= c
-        # sqrt(Σ e²m²) >= Σ em / k always; where a product of squares underflowed
-        # (an entry 1e-200 of its row's largest), that floor keeps it.  Only then:
-        # it costs a second matrix product.
-        if _smallest_nonzero(E2) * _smallest_nonzero(M2) >= _SQUARES_LO:
+        # sqrt(Σ e²m²) >= Σ em / k always; where a product of squares underflowed, that floor
+        # keeps it.  Only then: it costs a second matrix product.
+        if safe:
             return quad
         return np.maximum(quad, (E @ M) / E.shape[1])
 

@@ -911,8 +911,9 @@ def suite_summary(rows, env) -> str:
         name = "`python -m pytest`" if r["profile"] == "ci" else "`HYPOTHESIS_PROFILE=dev python -m pytest`"
         arch = ", ".join(f"{n:,} {dt}" for dt, n in sorted(r["architectures"].items(), reverse=True))
         load = "" if r["load_before"] is None else f", load {r['load_before']:.1f} before"
-        passed = re.search(r"\d+ passed", r["summary"])
-        parts.append(f"{name}: {r['wall_s']:.0f} s ({passed.group(0) if passed else 'exit ' + str(r['exit'])}{load}"
+        # pytest's own summary, whole ("1 failed, 830 passed" must not read as a pass), without the timing.
+        said = re.sub(r"\s+in [\d.]+s.*$", "", r["summary"]) or f"exit {r['exit']}"
+        parts.append(f"{name}: {r['wall_s']:.0f} s ({said}{load}"
                      + (f"; cross-checked {arch} architectures" if arch else "") + ")")
     return ("- " + "\n- ".join(parts) + f"\n\n{env['date']}; {_machine_text(env)}; "
             "`python scripts/bench.py --suite`.")
@@ -981,10 +982,13 @@ def main(argv=None) -> int:
         rows = run_suite()
         text = suite_summary(rows, env)
         print(json.dumps(rows, indent=1) if args.json else text)
+        if not all(r["exit"] == 0 for r in rows):
+            print("bench.py: the suite failed; README.md left as it was", file=sys.stderr)
+            return 1
         if args.update_docs:
             update_readme("suite", text)
             print("README.md: suite times updated", file=sys.stderr)
-        return 0 if all(r["exit"] == 0 for r in rows) else 1
+        return 0
     if args.checks:
         _warm_up_jax()
         for size in sizes:

@@ -45,7 +45,8 @@ def test_suite_summary_reads_the_pytest_summary():
              "architectures": {}}]
     text = bench.suite_summary(rows, ENV)
     assert "- `python -m pytest`: 101 s (831 passed, load 0.5 before; cross-checked 1,181 float64, 305 float32" in text
-    assert "- `HYPOTHESIS_PROFILE=dev python -m pytest`: 29 s (830 passed)" in text
+    # A failure is said, not hidden behind the count of passes.
+    assert "- `HYPOTHESIS_PROFILE=dev python -m pytest`: 29 s (1 failed, 830 passed)" in text
 
 
 def test_update_readme_replaces_only_its_block(tmp_path, monkeypatch):

@@ -390,3 +390,66 @@ def test_numerical_auto_goes_directional_where_per_parameter_costs_too_much():
     report = ref.compare(net, params, rng.normal(size=(32, 16)), rng.normal(size=(32, 4)))
     assert report.ok and report.numerical == "directional"
     assert report.taylor is not None and report.taylor.ok and report.taylor.parameters is None
+
+
+def test_non_finite_candidate_gradients_get_a_report_in_every_numerical_mode():
+    """A NaN in the candidate's dW1 is a failing report (the Taylor test says why it skipped), never a crash."""
+    net = bp.Network((3, 4, 2), "tanh", "squared_error")
+    params = bp.init_params(net, seed=0)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+
+    def nan_grad(net, params, x, y):
+        g = bp.gradients(net, params, x, y)
+        g[0][0][0, 0] = np.nan
+        return g
+
+    for numerical in ("auto", "directional", "none"):
+        report = ref.compare(net, params, x, y, candidate=nan_grad, numerical=numerical)
+        assert not report.ok and report.params[0].name == "W1" and not report.params[0].ok
+        taylor = {o.name: o for o in report.oracles}["taylor"]
+        assert taylor.status == "skipped" and "NaN or inf" in taylor.note
+
+
+def test_a_generator_seed_reruns_the_same_joint_taylor_direction():
+    """With seed a Generator, the per-parameter rerun of a failing joint direction shows that same direction."""
+    net = bp.Network((4, 3, 3), ("tanh", "identity"), "squared_error")
+    params = bp.init_params(net, seed=3)
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(N, 4)), rng.normal(size=(N, 3))
+
+    def wrong(net, params, x, y):
+        g = bp.gradients(net, params, x, y)
+        return [g[0], (1.5 * g[1][0], g[1][1])]
+
+    by_int = ref.compare(net, params, x, y, candidate=wrong, seed=0)
+    by_gen = ref.compare(net, params, x, y, candidate=wrong, seed=np.random.default_rng(0))
+    assert by_gen.taylor.parameters is not None
+    assert by_gen.taylor.directions[0].slope_g == by_int.taylor.directions[0].slope_g
+
+
+def test_every_oracle_sees_the_same_inputs_whatever_the_candidate_does_to_its_own():
+    """A candidate that zeroes its params after computing a right gradient is judged on that gradient:
+    jax.grad, the bound and the directional check all read compare's validated copies."""
+    net = bp.Network((6, 5, 3), "tanh", "squared_error")
+    params = bp.init_params(net, seed=0)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(4, 6)), rng.normal(size=(4, 3))
+
+    def vandal(net, params, x, y):
+        g = bp.gradients(net, params, x, y)
+        params[0][0][...] = 0.0
+        return g
+
+    report = ref.compare(net, [(W.copy(), b.copy()) for W, b in params], x, y, candidate=vandal,
+                         numerical="directional")
+    assert report.ok and {o.name: o.status for o in report.oracles}["directional"] == "agree"
+
+
+def test_auto_path_sends_deep_nets_to_the_plain_definition():
+    """Depth beyond the frame's 8 goes plain, as wider or bigger-batch nets do (no second frame compiled)."""
+    net = bp.Network((2,) * 11, "tanh", "squared_error")
+    params = bp.init_params(net, seed=0)
+    rng = np.random.default_rng(0)
+    report = ref.compare(net, params, rng.normal(size=(3, 2)), rng.normal(size=(3, 2)), taylor=False)
+    assert report.jax_method.startswith("reference.gradients")
