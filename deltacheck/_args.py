@@ -40,26 +40,27 @@ def int_at_least(minimum: int):
     return parse
 
 
-def positive_float(text: str) -> float:
-    """An argparse ``type``: a finite number > 0 (learning rates, budgets)."""
+def _finite_float(text: str, *, zero_ok: bool) -> float:
+    """``text`` as a finite float above 0 (or at least 0 with ``zero_ok``), else ArgumentTypeError."""
+    what, finite = ("a number >= 0", "a finite number >= 0") if zero_ok else ("a positive number",
+                                                                            "a positive finite number")
     try:
         x = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not 0 < x < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not ((0 <= x if zero_ok else 0 < x) and x < float("inf")):
+        raise argparse.ArgumentTypeError(f"expected {finite}, got {text!r}")
     return x
+
+
+def positive_float(text: str) -> float:
+    """An argparse ``type``: a finite number > 0 (learning rates, budgets)."""
+    return _finite_float(text, zero_ok=False)
 
 
 def nonnegative_float(text: str) -> float:
     """An argparse ``type``: a finite number >= 0 (``--l2``)."""
-    try:
-        x = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not 0 <= x < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
-    return x
+    return _finite_float(text, zero_ok=True)
 
 
 def widths(min_count: int):

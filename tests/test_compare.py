@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 
 import numpy as np
 import pytest
@@ -80,23 +81,29 @@ def _kinds(report):
     return [f.kind for f in report.diagnosis]
 
 
-def test_default_taylor_goes_per_parameter_when_the_candidate_is_wrong():
-    """A wrong leaf turns the default joint-direction Taylor test into one direction per parameter,
-    whose orders name the leaf: about 1 for the scaled W2 (its r₁ keeps the h·⟨e, v⟩ term), 2 elsewhere."""
+def _w2_problem():
+    """A 4-3-3 tanh/identity regression problem for the Taylor tests below."""
     net = bp.Network((4, 3, 3), ("tanh", "identity"), "squared_error")
     rng = np.random.default_rng(3)
     params = bp.init_params(net, seed=rng)
-    x, y = rng.normal(size=(N, 4)), rng.normal(size=(N, 3))
+    return net, params, rng.normal(size=(N, 4)), rng.normal(size=(N, 3))
 
-    def wrong(net, params, x, y):
-        g = bp.gradients(net, params, x, y)
-        return [g[0], (1.5 * g[1][0], g[1][1])]
 
-    report = ref.compare(net, params, x, y, candidate=wrong)
+def _w2_scaled(net, params, x, y):
+    """manual_bp's gradients with dW2 scaled by 1.5: wrong in W2 only."""
+    g = bp.gradients(net, params, x, y)
+    return [g[0], (1.5 * g[1][0], g[1][1])]
+
+
+def test_default_taylor_goes_per_parameter_when_the_candidate_is_wrong():
+    """A wrong leaf turns the default joint-direction Taylor test into one direction per parameter,
+    whose orders name the leaf: about 1 for the scaled W2 (its r₁ keeps the h·⟨e, v⟩ term), 2 elsewhere."""
+    net, params, x, y = _w2_problem()
+    report = ref.compare(net, params, x, y, candidate=_w2_scaled)
     assert not report.ok
     orders = {p.name: p.ok for p in report.taylor.parameters}
     assert orders == {"W1": True, "b1": True, "W2": False, "b2": True}
-    assert ref.compare(net, params, x, y, candidate=wrong, taylor=False).taylor is None
+    assert ref.compare(net, params, x, y, candidate=_w2_scaled, taylor=False).taylor is None
 
 
 def _factor(report):
@@ -413,17 +420,9 @@ def test_non_finite_candidate_gradients_get_a_report_in_every_numerical_mode():
 
 def test_a_generator_seed_reruns_the_same_joint_taylor_direction():
     """With seed a Generator, the per-parameter rerun of a failing joint direction shows that same direction."""
-    net = bp.Network((4, 3, 3), ("tanh", "identity"), "squared_error")
-    params = bp.init_params(net, seed=3)
-    rng = np.random.default_rng(3)
-    x, y = rng.normal(size=(N, 4)), rng.normal(size=(N, 3))
-
-    def wrong(net, params, x, y):
-        g = bp.gradients(net, params, x, y)
-        return [g[0], (1.5 * g[1][0], g[1][1])]
-
-    by_int = ref.compare(net, params, x, y, candidate=wrong, seed=0)
-    by_gen = ref.compare(net, params, x, y, candidate=wrong, seed=np.random.default_rng(0))
+    net, params, x, y = _w2_problem()
+    by_int = ref.compare(net, params, x, y, candidate=_w2_scaled, seed=0)
+    by_gen = ref.compare(net, params, x, y, candidate=_w2_scaled, seed=np.random.default_rng(0))
     assert by_gen.taylor.parameters is not None
     assert by_gen.taylor.directions[0].slope_g == by_int.taylor.directions[0].slope_g
 
@@ -453,3 +452,41 @@ def test_auto_path_sends_deep_nets_to_the_plain_definition():
     rng = np.random.default_rng(0)
     report = ref.compare(net, params, rng.normal(size=(3, 2)), rng.normal(size=(3, 2)), taylor=False)
     assert report.jax_method.startswith("reference.gradients")
+
+
+def test_the_all_leaves_comparison_equals_the_leaf_by_leaf_one():
+    """_compare_leaves (every leaf at once) and _oracle_agrees_with_jax give what _compare_leaf and
+    tolerances.allclose_tree give leaf by leaf, on random leaves with NaN, inf, exact zeros and zero bounds."""
+    rng = np.random.default_rng(7)
+
+    def same(a, b):
+        return a == b or (math.isnan(a) and math.isnan(b)) or abs(a - b) <= 1e-12 * max(abs(a), abs(b))
+
+    for _ in range(300):
+        leaves, bounds = [], ({} if rng.random() < 0.6 else None)
+        for i in range(int(rng.integers(1, 5))):
+            shape = tuple(int(n) for n in rng.integers(1, 4, size=rng.integers(1, 3)))
+            j = rng.normal(size=shape)
+            c = j + rng.choice([0, 1e-17, 1e-9, 1e-3], size=shape) * rng.normal(size=shape)
+            if rng.random() < 0.05:
+                c.flat[0] = np.nan
+            refs = {"jax": j, "central": j + 1e-9 * rng.normal(size=shape), "complex_step": j.copy()}
+            if rng.random() < 0.05:
+                refs["central"].flat[-1] = np.inf
+            leaves.append((f"W{i + 1}", i + 1, c, refs))
+            if bounds is not None:
+                bounds[f"W{i + 1}"] = np.abs(rng.normal(size=shape)) * 1e-15 * (rng.random(shape) > 0.1)
+        together = cmp._compare_leaves(leaves, np.float64, bounds)
+        for name, _, c, refs in leaves:
+            errors, idx, values, note = cmp._compare_leaf(c, refs, np.float64, None if bounds is None else bounds[name])
+            e2, idx2, values2, note2 = together[name]
+            assert (idx2, note2, set(e2)) == (idx, note, set(errors))
+            for o, a in errors.items():
+                b = e2[o]
+                assert a.ok == b.ok and same(a.max_abs, b.max_abs) and same(a.max_rel, b.max_rel)
+                assert same(a.bound, b.bound) or not math.isfinite(a.max_abs)  # a nan leaf may report inf
+            assert all(same(values[k], values2[k]) for k in values)
+        for o in ("central", "complex_step"):
+            trees = [[refs[o] for *_, refs in leaves], [refs["jax"] for *_, refs in leaves]]
+            assert cmp._oracle_agrees_with_jax(leaves, o, np.float64) == ref.allclose_tree(
+                *trees, dtype=np.float64, kind=o)

@@ -127,19 +127,10 @@ def test_doc002_values_by_hand():
 
 
 def test_doc003_ex1_values_by_hand():
-    X = [(1.0, 2.0), (2.0, 3.0), (3.0, 7.0)]
-    Y = [3.0, 5.0, 10.0]
-    w1, w2, b, lr, n = 0.5, -0.5, 0.2, 0.1, 3
-    Z = [w1 * a + w2 * c + b for a, c in X]
-    S = [sigmoid(z) for z in Z]
-    # per-sample gradient terms of ½(S − Y)²: the document's P, Q, R
-    R = [(s - y) * s * (1 - s) for s, y in zip(S, Y)]
-    P = [r * a for r, (a, _) in zip(R, X)]
-    Q = [r * c for r, (_, c) in zip(R, X)]
-    mse = sum((s - y) ** 2 for s, y in zip(S, Y)) / (2 * n)
-    dw1, dw2, db = sum(P) / n, sum(Q) / n, sum(R) / n
-    expected = {"MSE": mse, "dMSE_dw1": dw1, "dMSE_dw2": dw2, "dMSE_db": db,
-                "w1_new": w1 - lr * dw1, "w2_new": w2 - lr * dw2, "b_new": b - lr * db}
+    h = ex1_hand()
+    X, Z, S, P, Q, R = h["X"], h["Z"], h["S"], h["P"], h["Q"], h["R"]
+    expected = {"MSE": h["mse"], "dMSE_dw1": h["dw1"], "dMSE_dw2": h["dw2"], "dMSE_db": h["db"],
+                "w1_new": h["new"][0], "w2_new": h["new"][1], "b_new": h["new"][2]}
     for i in range(3):
         expected |= {f"Z{i + 1}": Z[i], f"Ypred{i + 1}": S[i], f"P{i + 1}": P[i], f"Q{i + 1}": Q[i],
                      f"R{i + 1}": R[i], f"Y{i + 1}": X[i][0] + X[i][1]}
