@@ -47,7 +47,7 @@ def forward_xp(xp, spec: Spec, params, x, e=None):
         z = a @ W
         if b is not None:
             z = z + b[..., None, :]
-        if e is not None:
+        if e is not None and e[l] is not None:
             z = z + e[l]
         a = act.formula(xp, z)
         zs.append(z)
@@ -67,7 +67,7 @@ def loss_xp(xp, spec: Spec, params, x, y, e=None):
         any leading axes ``...`` index independent parameter sets.
     x : ``(n_batch, sizes[0])``
     y : ``(n_batch, sizes[-1])`` target rows (labels already one-hot)
-    e : list of ``(..., n_batch, n_l)`` or None
+    e : list of ``(..., n_batch, n_l)`` (or None entries) or None
         Added to each ``z_l``; differentiating at ``e = 0`` gives ``δ_l = ∂L/∂z_l``.
 
     Returns
@@ -75,8 +75,12 @@ def loss_xp(xp, spec: Spec, params, x, y, e=None):
     ``L`` of shape ``(...)``: ``(½ if half) · (1/N if mean) · Σ_n ℓ_n + l2 · Σ_l ‖W_l‖²``.
     """
     zs, as_ = forward_xp(xp, spec, params, x, e)
-    z, a = zs[-1], as_[-1]
-    n_batch = x.shape[0]
+    return loss_of_forward(xp, spec, params, zs[-1], as_[-1], y)
+
+
+def loss_of_forward(xp, spec: Spec, params, z, a, y):
+    """:func:`loss_xp` from the output layer's ``z`` and ``a`` (``(..., n_batch, sizes[-1])``) of a forward pass."""
+    n_batch = y.shape[0]
     scale = (0.5 if spec.half else 1.0) / (n_batch if spec.reduction == "mean" else 1)
     total = scale * xp.sum(spec.loss.formula(xp, z, a, y), axis=-1)
     if spec.l2:
@@ -101,8 +105,11 @@ def _loss_of(spec: Spec, params, e, x, y):
 # e_l of each z_l (so ∂L/∂e_l = δ_l), compiled once per architecture: spec is
 # static and the shapes/dtype key jit's cache.  Eager jax.grad would compile
 # every primitive separately for every new shape, ~1 s per random
-# architecture against ~0.2 s for one compilation here.
-_value_and_grads = jax.jit(jax.value_and_grad(_loss_of, argnums=(1, 2, 3)), static_argnums=0)
+# architecture against ~0.2 s for one compilation here.  ∂L/∂x is not asked
+# of it: z_1 = x W_1 + b_1 (+ e_1), so ∂L/∂x = δ_1 W_1ᵀ exactly, formed from
+# jax.grad's δ_1 only when wanted (a check without an input gradient does not
+# pay for that product, the size of a first-layer forward pass).
+_value_and_grads = jax.jit(jax.value_and_grad(_loss_of, argnums=(1, 2)), static_argnums=0)
 
 
 def _evaluate(net, params, x, y):
@@ -122,11 +129,17 @@ def _arch_key(spec: Spec, params, x, y, dtype) -> tuple:
 
 def _evaluate_checked(spec, params, x, y, dtype):
     """:func:`_evaluate` on what :func:`check_all` returned (no re-validation)."""
-    return _dispatch(spec, params, x, y, dtype)()
+    value, grads, ds = _dispatch(spec, params, x, y, dtype)()
+    return value, grads, ds, _input_gradient(ds, params)
+
+
+def _input_gradient(ds, params):
+    """``∂L/∂x = δ_1 W_1ᵀ`` from jax.grad's ``δ_1`` (``z_1 = x W_1 + b_1``), ``(n_batch, sizes[0])``."""
+    return ds[0] @ params[0][0].T
 
 
 def _dispatch(spec, params, x, y, dtype):
-    """Start :func:`_evaluate_checked`'s computation and return a function that waits for its result.
+    """Start the computation of ``(L, grads, deltas)`` and return a function that waits for it.
 
     JAX dispatches asynchronously: XLA computes on its own threads while the caller
     goes on (``compare`` computes the candidate and the rounding bound in NumPy meanwhile).
@@ -135,12 +148,12 @@ def _dispatch(spec, params, x, y, dtype):
     n_batch = x.shape[0]
     e0 = [np.zeros((n_batch, n), dtype) for n in spec.sizes[1:]]
     with _x64(dtype):
-        value, (grads, ds, dx) = _value_and_grads(spec, params, e0, x, y)
+        value, (grads, ds) = _value_and_grads(spec, params, e0, x, y)
 
     def result():
         return (float(value),
                 [(_to_numpy(dW, dtype), None if db is None else _to_numpy(db, dtype)) for dW, db in grads],
-                [_to_numpy(d, dtype) for d in ds], _to_numpy(dx, dtype))
+                [_to_numpy(d, dtype) for d in ds])
     return result
 
 
@@ -185,7 +198,8 @@ def deltas(net, params, x, y) -> list:
 
 
 def input_gradient(net, params, x, y):
-    """``∂L/∂x`` by ``jax.grad``, shape ``(n_batch, sizes[0])``, in the params' dtype.
+    """``∂L/∂x`` by ``jax.grad``, shape ``(n_batch, sizes[0])``, in the params' dtype:
+    ``δ_1 W_1ᵀ`` with jax.grad's ``δ_1`` (``z_1 = x W_1 + b_1``, so that is ∂L/∂x exactly).
 
     Arguments as for :func:`loss`.  (Integer inputs are differentiated as the
     float values they are converted to.)

@@ -311,7 +311,10 @@ def _format(r: GradientReport) -> str:
     lines = [f"{r.candidate} vs jax.grad and {numer}",
              f"{r.model['describe']} · batch {r.n_batch} · {r.dtype} · {r.n_params:,} parameter"
              + ("s" if r.n_params != 1 else ""),
-             f"jax.grad via {r.jax_method}", ""]
+             f"jax.grad via {r.jax_method}"]
+    if status["jax"].note:
+        lines += _wrapped(status["jax"].note, "  ", "  ")
+    lines.append("")
     rows = list(r.params) + ([r.input_gradient] if r.input_gradient is not None else [])
     name_w = max(6, *(len(p.name) + 1 for p in rows))
     shape_w = max(8, *(len(str(p.shape)) + 2 for p in rows))

@@ -350,11 +350,13 @@ class _Rounding(NamedTuple):
         out[redo] = functools.reduce(np.hypot, [np.broadcast_to(t, out.shape)[redo] for t in terms])
         return out
 
-    def through(self, E, M):
+    def through(self, E, M, k=None):
         """Errors ``E`` carried through a matrix product with ``|M|`` (both >= 0): ``E @ M``.
 
         In quadrature ``sqrt(E² @ M²)``, with rows of E and columns of M scaled
         to at most 1 first, so that squares of ~1e-160 do not underflow to 0.
+        ``k``: the length of the whole sum (default ``E.shape[1]``), for the
+        underflow floor when ``E @ M`` sums over a subset of batch rows.
         """
         if not self.probable:
             return E @ M
@@ -375,14 +377,15 @@ class _Rounding(NamedTuple):
         # keeps it.  Only then: it costs a second matrix product.
         if safe:
             return quad
-        return np.maximum(quad, (E @ M) / E.shape[1])
+        return np.maximum(quad, (E @ M) / (k or E.shape[1]))
 
-    def sum(self, E, axis, keepdims=False):
+    def sum(self, E, axis, keepdims=False, n=None):
+        """``Σ E`` along ``axis``; ``n``: the length of the whole sum (default ``E.shape[axis]``)."""
         if not self.probable:
             return E.sum(axis=axis, keepdims=keepdims)
         c = _unit_scale(E.max(axis=axis, keepdims=True))
         out = np.maximum(c * np.sqrt(np.square(E / c).sum(axis=axis, keepdims=True)),
-                         E.sum(axis=axis, keepdims=True) / E.shape[axis])
+                         E.sum(axis=axis, keepdims=True) / (n or E.shape[axis]))
         return out if keepdims else np.squeeze(out, axis=axis)
 
 
@@ -572,14 +575,27 @@ def derivative_bounds(net, params, x, y, *, safety: float = BOUND_SAFETY, model:
     return _derivative_bounds(*check_all(net, params, x, y), safety=safety, model=model)
 
 
-def _derivative_bounds(spec, params, x, y, dtype, *, safety: float = BOUND_SAFETY, model: str = "probable"):
-    """:func:`derivative_bounds` on what :func:`reference._spec.check_all` returned (no re-validation)."""
+def _derivative_bounds(spec, params, x, y, dtype, *, safety: float = BOUND_SAFETY, model: str = "probable",
+                       rows=None):
+    """:func:`derivative_bounds` on what :func:`reference._spec.check_all` returned (no re-validation).
+
+    ``rows`` (a slice or index array of batch rows, or None for all): the
+    gradient bounds from those rows alone, each entry a lower bound on the
+    whole batch's (see :func:`_budgets`; times ``1 - 1e-9`` so that BLAS
+    summing the two in different orders cannot put it above); the delta
+    bounds then cover those rows only.
+    """
     # Underflow: an operation whose result falls below the smallest normal
     # number loses up to ``tiny`` absolutely (all of it where subnormals are
     # flushed to zero, as XLA does on CPU); that enters every budget like a
     # rounding and is carried through the weights like one.
-    p = [(W.astype(np.float64), None if b is None else b.astype(np.float64)) for W, b in params]
-    x, y = x.astype(np.float64), y.astype(np.float64)
+    # (copy=False: nothing below writes into its inputs.)
+    p = [(W.astype(np.float64, copy=False), None if b is None else b.astype(np.float64, copy=False))
+         for W, b in params]
+    n_batch = x.shape[0]
+    if rows is not None:
+        x, y = x[rows], y[rows]
+    x, y = x.astype(np.float64, copy=False), y.astype(np.float64, copy=False)
     u, tiny = _unit_roundoff(dtype), float(np.finfo(dtype).tiny)
     # Overflow and inf·0 in a saturated formula only make a budget inf or nan,
     # which fails the comparison rather than passing it.
@@ -588,7 +604,7 @@ def _derivative_bounds(spec, params, x, y, dtype, *, safety: float = BOUND_SAFET
             # Rounding, by the chosen model; and underflow apart, always in the
             # worst case: a flush to zero (XLA on CPU) always shrinks the
             # magnitude, so those errors do not average out the way roundings do.
-            rounding = _budgets(spec, p, x, y, _Rounding(u, 0.0, model == "probable"), safety)
+            rounding = _budgets(spec, p, x, y, _Rounding(u, 0.0, model == "probable"), safety, n_batch)
             # The underflow pass only matters where values come near tiny;
             # skipped when every nonzero |a_l| and |δ_l| is far above it.
             values = [np.abs(v) for v in (*rounding[2], *rounding[3])]
@@ -596,18 +612,26 @@ def _derivative_bounds(spec, params, x, y, dtype, *, safety: float = BOUND_SAFET
             if smallest > 1e20 * tiny:
                 underflow = ([(0.0, None if Eb is None else 0.0) for _, Eb in rounding[0]], [0.0] * len(rounding[1]))
             else:
-                underflow = _budgets(spec, p, x, y, _Rounding(0.0, tiny, False), safety)[:2]
+                underflow = _budgets(spec, p, x, y, _Rounding(0.0, tiny, False), safety, n_batch)[:2]
         except (NotImplementedError, TypeError):  # no rule, or a formula that takes no complex input
             return None
-    grads = [tuple(None if r is None else safety * (r + f) for r, f in zip(pr, pf))
+    scale = safety if rows is None else safety * (1 - 1e-9)
+    grads = [tuple(None if r is None else scale * (r + f) for r, f in zip(pr, pf))
              for pr, pf in zip(rounding[0], underflow[0])]
-    return grads, [safety * (r + f) for r, f in zip(rounding[1], underflow[1])]
+    return grads, [scale * (r + f) for r, f in zip(rounding[1], underflow[1])]
 
 
-def _budgets(spec, p, x, y, R: _Rounding, K):
-    """Unscaled ``(grad budgets, delta budgets, a_l values, δ_l values)`` under rounding model ``R`` (float64)."""
+def _budgets(spec, p, x, y, R: _Rounding, K, n_batch=None):
+    """Unscaled ``(grad budgets, delta budgets, a_l values, δ_l values)`` under rounding model ``R`` (float64).
+
+    ``n_batch``: the whole batch's size when ``x``, ``y`` are some of its rows
+    (default ``len(x)``).  Every budget up to δ is row by row, so those rows'
+    budgets are the whole batch's; the gradient budgets then sum over those
+    rows only, with the whole batch's scale (mean), γ and floors, which makes
+    them lower bounds on the whole batch's (their terms are all >= 0).
+    """
     u, t = R.u, R.t
-    n_batch = x.shape[0]
+    n_batch = n_batch or x.shape[0]
     layers = _forward_budget(spec, p, x, R)
     d, Ed = _output_budget(spec, layers[-1], y, n_batch, R, K)
     L = spec.n_layers
@@ -632,11 +656,12 @@ def _budgets(spec, p, x, y, R: _Rounding, K):
         Ea_prev = np.zeros_like(x) if l == 0 else layers[l - 1].Ea
         A, D = np.abs(a_prev), np.abs(ds[l])
         AD = A.T @ D
-        EW = R.add(R.through(Ea_prev.T, D), R.through(A.T, Eds[l]), R.gamma(n_batch + 1) * AD) + n_batch * t
+        EW = R.add(R.through(Ea_prev.T, D, n_batch), R.through(A.T, Eds[l], n_batch),
+                   R.gamma(n_batch + 1) * AD) + n_batch * t
         if spec.l2:
             decay = 2 * spec.l2 * np.abs(p[l][0])
             EW = R.add(EW, 2 * u * decay, u * (AD + decay))
-        Eb = None if p[l][1] is None else R.add(R.sum(Eds[l], axis=0),
+        Eb = None if p[l][1] is None else R.add(R.sum(Eds[l], axis=0, n=n_batch),
                                                 R.gamma(n_batch + 1) * D.sum(axis=0)) + n_batch * t
         grads.append((EW, Eb))
     return grads, Eds, [lay.a for lay in layers], ds

@@ -93,16 +93,23 @@ def test_directions_are_unit_and_seeded():
         np.testing.assert_array_equal(a, c)
 
 
-def test_directional_derivatives_are_the_documented_quotients():
-    # Independent of the chunked implementation: directions are Gaussian rows
-    # normalised to unit length over all params (W1, b1, W2, ... flattened),
-    # and each derivative is (L(θ + hv) − L(θ − hv)) / 2h with
-    # h = CENTRAL_STEP · max(1, max|θ|), L evaluated one direction at a time.
+@pytest.mark.parametrize("name, l2", [("sigmoid-leaky-softmax-se-half", 0.0),
+                                      ("tanh-relu-identity-se-mean-half", 0.3),
+                                      ("single-sigmoid-bce-mean-nobias", 0.2)])
+def test_directional_derivatives_are_the_documented_quotients(name, l2):
+    # Independent of the chunked implementation (which forms the first layer's step by
+    # linearity, z_1 ± h(xV_1 + c_1), and adds weight decay itself): directions are Gaussian
+    # rows normalised to unit length over all params (W1, b1, W2, ... flattened), and each
+    # derivative is (L(θ + hv) − L(θ − hv)) / 2h with h = CENTRAL_STEP · max(1, max|θ|),
+    # L evaluated one direction at a time on the perturbed parameters themselves.
+    import dataclasses
+
     from reference.model import loss_xp
     from reference.numerical import CENTRAL_STEP
     from reference._spec import spec_of
 
-    net, params, x, y = make_case("sigmoid-leaky-softmax-se-half")
+    net, params, x, y = make_case(name)
+    net = dataclasses.replace(net, l2=l2)
     K = 5
     derivs, directions = reference.directional_derivatives(net, params, x, y, n_directions=K, seed=11)
     sizes = [a.size for pair in params for a in pair if a is not None]
@@ -155,19 +162,20 @@ def test_kink_crossing_names_the_direction_in_a_later_chunk(monkeypatch):
 
     net, params, x, y = make_case("tanh-relu-identity-se-mean-half")
     n_params = sum(a.size for pair in params for a in pair if a is not None)
-    real_losses = numerical._losses
+    real_losses = numerical._central_losses
     calls = []
 
-    def losses_crossing_once(spec, rows, x, y, base=None):
-        L, crossed = real_losses(spec, rows, x, y, base)
-        calls.append(len(rows))
+    def losses_crossing_once(spec, theta, V, h, x, y, base=None):
+        L, crossed = real_losses(spec, theta, V, h, x, y, base)
+        calls.append(len(L))
         crossed = np.zeros_like(crossed)
         if len(calls) == 2:
             crossed[3] = True  # rows are [θ+hv_2, θ+hv_3, θ−hv_2, θ−hv_3]
         return L, crossed
 
-    monkeypatch.setattr(numerical, "_MAX_ELEMENTS_PER_CHUNK", 4 * n_params)  # 2 directions per chunk
-    monkeypatch.setattr(numerical, "_losses", losses_crossing_once)
+    per_set = max(n_params, max(net.sizes) * x.shape[0])
+    monkeypatch.setattr(numerical, "_MAX_ELEMENTS_PER_CHUNK", 4 * per_set)  # 2 directions per chunk
+    monkeypatch.setattr(numerical, "_central_losses", losses_crossing_once)
     with pytest.raises(reference.KinkCrossingError, match=r"along direction 3 "):
         reference.directional_derivatives(net, params, x, y, n_directions=5)
     assert calls == [4, 4]  # θ ± hv for two directions per chunk, stopped in the second

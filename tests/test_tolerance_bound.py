@@ -177,3 +177,65 @@ def test_docs_restate_the_table_exactly():
         "docs/tolerances.md is stale: paste the output of "
         "python -c 'from reference.tolerances import table_markdown; print(table_markdown())'")
     assert f"BOUND_SAFETY = {BOUND_SAFETY:g}" in text
+
+
+# --- The bound of some batch rows: a lower bound on the whole batch's (compare's first estimate) ---
+
+@settings(max_examples=examples(0.05))
+@given(dst.problems(min_batch=2, max_batch=24, l2=None) |
+       dst.problems(min_batch=2, max_batch=24, dtype=np.float32),
+       st.integers(2, 9), st.integers(0, 8))
+def test_the_bound_of_some_rows_is_below_the_whole_batchs(problem, stride, start):
+    # Every budget up to δ is row by row and every gradient budget a sum of terms >= 0 over the rows,
+    # so the rows' bound can only be smaller, entry by entry -- what lets compare accept an entry
+    # within it without computing the whole bound.
+    from reference._spec import check_all
+    from reference.tolerances import _derivative_bounds
+
+    checked = check_all(*problem[:4])
+    start %= len(checked[2])  # at least one row
+    whole = _derivative_bounds(*checked)
+    some = _derivative_bounds(*checked, rows=slice(start, None, stride))
+    if whole is None:
+        assert some is None
+        return
+    for (BW, Bb), (LW, Lb) in zip(whole[0], some[0]):
+        assert LW.shape == BW.shape and (LW <= BW).all()
+        assert (Lb is None) == (Bb is None) and (Lb is None or (Lb <= Bb).all())
+    # and the rows' delta bounds are at most those rows of the whole batch's
+    for D, Dr in zip(whole[1], some[1]):
+        assert Dr.shape == D[start::stride].shape and (Dr <= D[start::stride]).all()
+
+
+def _big_batch_problem():
+    net = bp.Network((3, 5, 4), ("tanh", "softmax"), "cross_entropy")
+    rng = np.random.default_rng(7)
+    params = bp.init_params(net, rng)
+    return net, params, rng.normal(size=(160, 3)), rng.integers(0, 4, 160)
+
+
+def test_compare_on_a_big_batch_decides_by_the_whole_bound():
+    # From _BOUND_SUBSET_FROM rows compare first holds the candidate to the bound of every
+    # _BOUND_STRIDE-th row; an entry beyond that but within the whole batch's bound (the public
+    # derivative_bounds, computed here independently) must still pass, and one beyond it fail.
+    from reference import comparison
+
+    net, params, x, y = _big_batch_problem()
+    assert len(x) >= comparison._BOUND_SUBSET_FROM
+    truth = ref.gradients(net, params, x, y)
+    (BW1, _), _ = derivative_bounds(net, params, x, y)[0]
+    right = ref.compare(net, params, x, y, candidate=lambda *a: truth, numerical="none", taylor=False)
+    assert right.ok
+    assert "every 8th batch row (20 of 160)" in right.to_dict()["oracles"]["jax"]["note"]
+
+    def nudged(factor):
+        g = [(W.copy(), b.copy()) for W, b in truth]
+        g[0][0][1, 2] += factor * BW1[1, 2]
+        return lambda *a: g
+
+    within = ref.compare(net, params, x, y, candidate=nudged(0.9), numerical="none", taylor=False)
+    assert within.ok, within
+    assert within.to_dict()["oracles"]["jax"]["note"] == ""  # decided by the whole bound
+    beyond = ref.compare(net, params, x, y, candidate=nudged(1.5), numerical="none", taylor=False)
+    assert not beyond.ok
+    assert not beyond.params[0].errors["jax"].ok
