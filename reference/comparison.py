@@ -543,7 +543,7 @@ def _jax_source_started(checked, path: str):
         out = _jax_source(checked, "fast")
         return lambda: out
     params = checked[1]
-    pending = _dispatch(*checked)
+    pending = _dispatch(*checked, copy=False)
 
     def result():
         _, grads, ds = pending()

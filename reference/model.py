@@ -138,11 +138,13 @@ def _input_gradient(ds, params):
     return ds[0] @ params[0][0].T
 
 
-def _dispatch(spec, params, x, y, dtype):
+def _dispatch(spec, params, x, y, dtype, *, copy: bool = True):
     """Start the computation of ``(L, grads, deltas)`` and return a function that waits for it.
 
     JAX dispatches asynchronously: XLA computes on its own threads while the caller
     goes on (``compare`` computes the candidate and the rounding bound in NumPy meanwhile).
+    ``copy=False``: read-only NumPy views of JAX's buffers instead of writable copies
+    (``compare`` only reads them, and a big net's copy costs fresh memory every call).
     """
     COMPILED.add(_arch_key(spec, params, x, y, dtype))
     n_batch = x.shape[0]
@@ -151,10 +153,17 @@ def _dispatch(spec, params, x, y, dtype):
         value, (grads, ds) = _value_and_grads(spec, params, e0, x, y)
 
     def result():
+        out = _to_numpy if copy else _view
         return (float(value),
-                [(_to_numpy(dW, dtype), None if db is None else _to_numpy(db, dtype)) for dW, db in grads],
-                [_to_numpy(d, dtype) for d in ds])
+                [(out(dW, dtype), None if db is None else out(db, dtype)) for dW, db in grads],
+                [out(d, dtype) for d in ds])
     return result
+
+
+def _view(v, dtype):
+    out = np.asarray(v)
+    assert out.dtype == dtype, (out.dtype, dtype)
+    return out
 
 
 def _to_numpy(v, dtype):

@@ -68,6 +68,10 @@ _COMPLEX = {np.dtype(np.float64): np.complex128, np.dtype(np.float32): np.comple
 # Perturbed parameter sets evaluated per broadcast forward pass: bounds the
 # (n_sets, n_params) matrix and the (n_sets, n_batch, width) activations.
 _MAX_ELEMENTS_PER_CHUNK = 1 << 22
+#: The same for directions, smaller: what one forward pass of a big net holds beside its perturbed
+#: copy is several activation arrays, and every fresh page is a page fault (at 784-512-512-10
+#: batch 256, one direction at a time instead of two: a peak 20 MB lower, about 5 ms less).
+_MAX_DIRECTION_ELEMENTS = 1 << 20
 
 
 class KinkCrossingError(ValueError):
@@ -170,40 +174,55 @@ def _losses(spec: Spec, thetas: np.ndarray, x, y, base_pattern=None):
     return np.concatenate(losses), np.concatenate(crossed)
 
 
-def _central_losses(spec: Spec, theta, V, h: float, x, y, base_pattern=None):
+def _central_losses(spec: Spec, params, z1, V, h: float, x, y, base_pattern=None):
     """``L(θ + h v_k)`` then ``L(θ − h v_k)`` for the rows ``v_k`` of ``V`` ``(K, n_params)``: ``(2K,)``
     (and, given ``base_pattern``, ``(2K,)`` kink crossings, as :func:`_losses`).
 
-    The first layer by linearity, ``x(W_1 ± hV_1) + b_1 ± hc_1 = z_1 ± h(xV_1 + c_1)``: its
-    product with ``x``, the biggest of a wide-input net, is formed once for all 2K sets instead
-    of once per set (``e_1`` of :func:`reference.model.forward_xp` adds the step), and the step
-    enters ``z_1`` without ``W_1``'s rounding.  Mathematically the loss at ``θ ± hv``, unchanged.
+    ``z1 = x W_1 (+ b_1)`` at θ, formed once by the caller: the first layer goes by linearity,
+    ``x(W_1 ± hV_1) + b_1 ± hc_1 = z_1 ± h(xV_1 + c_1)``, so its product with ``x`` (the biggest of a
+    wide-input net) is not repeated for every set, and the step enters ``z_1`` without ``W_1``'s
+    rounding.  Mathematically the loss at ``θ ± hv``; the layers above are the model's own
+    :func:`~reference.model.forward_xp` on the perturbed parameters.
     """
     K = V.shape[0]
-    (W1, b1), *_ = _unflatten(spec, theta)
-    VW1, Vb1 = _unflatten(spec, V)[0]
-    step = x @ VW1                                 # (K, n_batch, n_1)
+    dirs = _unflatten(spec, V)
+    VW1, Vb1 = dirs[0]
+    step = x @ VW1                                  # (K, n_batch, n_1)
     if Vb1 is not None:
         step += Vb1[:, None, :]
     step *= h
-    e1 = np.concatenate([step, -step])             # (2K, n_batch, n_1)
-    params = [(W1, b1)]
-    if spec.n_layers > 1:  # layers 2...: θ ± hv built in one buffer, as the other oracles do, viewed per layer
-        n1 = W1.size + (0 if b1 is None else b1.size)
+    z1s = np.empty((2 * K, *z1.shape), z1.dtype)    # (2K, n_batch, n_1)
+    np.add(z1, step, out=z1s[:K])
+    np.subtract(z1, step, out=z1s[K:])
+    a1 = spec.activations[0].formula(np, z1s)
+    zs, a_out, sets = [z1s], a1, []
+    if spec.n_layers > 1:
+        # Layers 2...: W_l ± hV_l (and b_l ± hc_l) for every set, then the model's forward pass.
         rest = spec._replace(sizes=spec.sizes[1:], activations=spec.activations[1:], bias=spec.bias[1:])
-        sets = np.empty((2 * K, theta.size - n1), theta.dtype)
-        np.multiply(V[:, n1:], h, out=sets[:K])
-        np.subtract(theta[n1:], sets[:K], out=sets[K:])    # θ − hv
-        sets[:K] += theta[n1:]                              # θ + hv
-        params += _unflatten(rest, sets)
-    # W_1 is shared, so the weight decay's ‖W_1 ± hV_1‖² is added here, set by set.
-    L, crossed = _loss_and_crossed(spec._replace(l2=0.0), params, x, y, base_pattern,
-                                   [e1] + [None] * (spec.n_layers - 1))
+        for (W, b), (VW, Vb) in zip(params[1:], dirs[1:]):
+            pair = []
+            for p, v in ((W, VW), (b, Vb)):
+                if p is None:
+                    pair.append(None)
+                    continue
+                out = np.empty((2 * K, *p.shape), p.dtype)
+                np.multiply(v, h, out=out[:K])
+                np.subtract(p, out[:K], out=out[K:])    # θ − hv
+                out[:K] += p                             # θ + hv
+                pair.append(out)
+            sets.append(tuple(pair))
+        more, as_ = forward_xp(np, rest, sets, a1)
+        zs += more
+        a_out = as_[-1]
+    L = loss_of_forward(np, spec._replace(l2=0.0), [], zs[-1], a_out, y)
     if spec.l2:
-        L = L + spec.l2 * sum(np.sum(W * W, axis=(-2, -1)) for W, _ in params[1:])
+        # ‖W_l ± hV_l‖², the first layer's formed here (it has no perturbed copy).
+        W1 = params[0][0]
         W1s = np.concatenate([W1 + h * VW1, W1 - h * VW1])
-        L = L + spec.l2 * np.sum(W1s * W1s, axis=(-2, -1))
-    return (L, crossed) if base_pattern is not None else L
+        L = L + spec.l2 * (np.sum(W1s * W1s, axis=(-2, -1)) + sum(np.sum(W * W, axis=(-2, -1)) for W, _ in sets))
+    if base_pattern is None:
+        return L
+    return L, (_pattern_of(spec, zs) != base_pattern).any(axis=-1)
 
 
 def _base_pattern(spec: Spec, theta, x, check_kinks: bool):
@@ -379,23 +398,26 @@ def directional_derivatives(net, params, x, y, *, n_directions: int = 8, seed=0,
             "kink's branch at random; use method='central' or complex_step_gradients"
         )
     K = int(n_directions)
-    theta = _flatten(params)
-    V = _unit_directions(seed, K, theta.size, dtype)
+    n_params = sum(W.size + (0 if b is None else b.size) for W, b in params)
+    V = _unit_directions(seed, K, n_params, dtype)
     # Perturbed parameter sets are built a few directions at a time: all 2K at
     # once would hold 2K copies of θ (GBs for 10M params) and of every layer's
-    # activations.
-    chunk = max(1, _MAX_ELEMENTS_PER_CHUNK // (2 * max(theta.size, max(spec.sizes) * x.shape[0])))
+    # activations, and a smaller peak is fewer fresh pages to fault in.
+    chunk = max(1, _MAX_DIRECTION_ELEMENTS // (2 * max(n_params, max(spec.sizes) * x.shape[0])))
     derivs = np.empty(K)
     if method == "central":
         # One h for the whole direction; max|θ| is the scale that rounding of θ + hv sees.
-        h = CENTRAL_STEP[dtype] * max(1.0, float(theta.max()), -float(theta.min()))
-        base = _base_pattern(spec, theta, x, check_kinks)
+        h = CENTRAL_STEP[dtype] * max(1.0, *(float(np.abs(v).max(initial=0)) for pair in params for v in pair
+                                             if v is not None))
+        base = _kink_pattern(spec, params, x) if check_kinks and _kinked(spec) else None
+        W1, b1 = params[0]
+        z1 = x @ W1 if b1 is None else x @ W1 + b1
         for k0 in range(0, K, chunk):
             n = min(chunk, K - k0)
             if base is None:
-                L = _central_losses(spec, theta, V[k0 : k0 + n], h, x, y)
+                L = _central_losses(spec, params, z1, V[k0 : k0 + n], h, x, y)
             else:
-                L, crossed = _central_losses(spec, theta, V[k0 : k0 + n], h, x, y, base)
+                L, crossed = _central_losses(spec, params, z1, V[k0 : k0 + n], h, x, y, base)
                 if crossed.any():
                     k = k0 + int(np.flatnonzero(crossed[:n] | crossed[n:])[0])
                     raise KinkCrossingError(
@@ -406,7 +428,7 @@ def directional_derivatives(net, params, x, y, *, n_directions: int = 8, seed=0,
             derivs[k0 : k0 + n] = (L[:n] - L[n:]) / (2 * h)
     else:
         h = COMPLEX_STEP[dtype]
-        theta_c = theta.astype(_COMPLEX[dtype])
+        theta_c = _flatten(params).astype(_COMPLEX[dtype])
         for k0 in range(0, K, chunk):
             rows = theta_c + 1j * h * V[k0 : k0 + chunk]
             derivs[k0 : k0 + len(rows)] = _losses(spec, rows, x, y).imag / h

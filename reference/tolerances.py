@@ -616,9 +616,18 @@ def _derivative_bounds(spec, params, x, y, dtype, *, safety: float = BOUND_SAFET
         except (NotImplementedError, TypeError):  # no rule, or a formula that takes no complex input
             return None
     scale = safety if rows is None else safety * (1 - 1e-9)
-    grads = [tuple(None if r is None else scale * (r + f) for r, f in zip(pr, pf))
+
+    def scaled(r, f):  # scale · (r + f), in place where r is _budgets' own array of the final shape
+        if np.ndim(r) == 0 or np.shape(f) not in ((), np.shape(r)):
+            return scale * (r + f)
+        if np.ndim(f) or f != 0:
+            r += f
+        r *= scale
+        return r
+
+    grads = [tuple(None if r is None else scaled(r, f) for r, f in zip(pr, pf))
              for pr, pf in zip(rounding[0], underflow[0])]
-    return grads, [scale * (r + f) for r, f in zip(rounding[1], underflow[1])]
+    return grads, [scaled(r, f) for r, f in zip(rounding[1], underflow[1])]
 
 
 def _budgets(spec, p, x, y, R: _Rounding, K, n_batch=None):
@@ -656,8 +665,10 @@ def _budgets(spec, p, x, y, R: _Rounding, K, n_batch=None):
         Ea_prev = np.zeros_like(x) if l == 0 else layers[l - 1].Ea
         A, D = np.abs(a_prev), np.abs(ds[l])
         AD = A.T @ D
-        EW = R.add(R.through(Ea_prev.T, D, n_batch), R.through(A.T, Eds[l], n_batch),
-                   R.gamma(n_batch + 1) * AD) + n_batch * t
+        EW = _dw_in_quadrature(R, A, D, Ea_prev, Eds[l], AD, R.gamma(n_batch + 1)) if R.probable and not t else None
+        if EW is None:
+            EW = R.add(R.through(Ea_prev.T, D, n_batch), R.through(A.T, Eds[l], n_batch),
+                       R.gamma(n_batch + 1) * AD) + n_batch * t
         if spec.l2:
             decay = 2 * spec.l2 * np.abs(p[l][0])
             EW = R.add(EW, 2 * u * decay, u * (AD + decay))
@@ -665,6 +676,30 @@ def _budgets(spec, p, x, y, R: _Rounding, K, n_batch=None):
                                                 R.gamma(n_batch + 1) * D.sum(axis=0)) + n_batch * t
         grads.append((EW, Eb))
     return grads, Eds, [lay.a for lay in layers], ds
+
+
+def _dw_in_quadrature(R: _Rounding, A, D, Ea_prev, Ed, AD, gamma):
+    """``R.add(R.through(Ea_prevᵀ, D), R.through(Aᵀ, Ed), γ·AD)`` for the probable model without
+    underflow budget: ``sqrt(Ea_prev²ᵀ D² + A²ᵀ Ed² + (γ·AD)²)`` summed in one weight-shaped array;
+    or None where a square could leave float64's safe range (then the general path, which scales).
+
+    The same number; the general path's per-term square roots, rescalings and squarings again
+    cost a dozen passes over a weight-shaped array, and fresh memory for each.
+    """
+    lo, hi = np.sqrt(_SQUARES_LO), np.sqrt(_SQUARES_HI)
+    k = A.shape[0]  # the length of every sum
+    terms = [(E, M) for E, M in ((Ea_prev, D), (A, Ed)) if E.any()]
+    for E, M in terms:
+        # every product of squares, and a sum of k of them, in range (no underflow to 0, no inf)
+        if not (_smallest_nonzero(E) * _smallest_nonzero(M) >= lo and float(E.max()) * float(M.max()) * k < hi):
+            return None
+    if not (_smallest_nonzero(AD) * gamma >= lo and float(AD.max(initial=0.0)) * gamma < hi):
+        return None
+    out = np.multiply(AD, gamma)
+    np.square(out, out=out)
+    for E, M in terms:
+        out += np.square(E).T @ np.square(M)
+    return np.sqrt(out, out=out)
 
 
 def forward_mode_floor(bound, reference, dtype, *, ulps: float = 64.0):

@@ -148,7 +148,7 @@ def test_directions_in_chunks_match_all_at_once(monkeypatch, method):
 
     case = make_case("sigmoid-identity-se-sum")
     whole, dirs = reference.directional_derivatives(*case, n_directions=5, seed=2, method=method)
-    monkeypatch.setattr(numerical, "_MAX_ELEMENTS_PER_CHUNK", 1)
+    monkeypatch.setattr(numerical, "_MAX_DIRECTION_ELEMENTS", 1)
     chunked, dirs1 = reference.directional_derivatives(*case, n_directions=5, seed=2, method=method)
     np.testing.assert_array_equal(chunked, whole)
     for (a, b), (c, d) in zip(dirs, dirs1):
@@ -165,8 +165,8 @@ def test_kink_crossing_names_the_direction_in_a_later_chunk(monkeypatch):
     real_losses = numerical._central_losses
     calls = []
 
-    def losses_crossing_once(spec, theta, V, h, x, y, base=None):
-        L, crossed = real_losses(spec, theta, V, h, x, y, base)
+    def losses_crossing_once(spec, params, z1, V, h, x, y, base=None):
+        L, crossed = real_losses(spec, params, z1, V, h, x, y, base)
         calls.append(len(L))
         crossed = np.zeros_like(crossed)
         if len(calls) == 2:
@@ -174,7 +174,7 @@ def test_kink_crossing_names_the_direction_in_a_later_chunk(monkeypatch):
         return L, crossed
 
     per_set = max(n_params, max(net.sizes) * x.shape[0])
-    monkeypatch.setattr(numerical, "_MAX_ELEMENTS_PER_CHUNK", 4 * per_set)  # 2 directions per chunk
+    monkeypatch.setattr(numerical, "_MAX_DIRECTION_ELEMENTS", 4 * per_set)  # 2 directions per chunk
     monkeypatch.setattr(numerical, "_central_losses", losses_crossing_once)
     with pytest.raises(reference.KinkCrossingError, match=r"along direction 3 "):
         reference.directional_derivatives(net, params, x, y, n_directions=5)

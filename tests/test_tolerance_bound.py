@@ -239,3 +239,32 @@ def test_compare_on_a_big_batch_decides_by_the_whole_bound():
     beyond = ref.compare(net, params, x, y, candidate=nudged(1.5), numerical="none", taylor=False)
     assert not beyond.ok
     assert not beyond.params[0].errors["jax"].ok
+
+
+@settings(max_examples=examples(0.05))
+@given(dst.problems(min_batch=1, max_batch=12, l2=None) | dst.problems(max_batch=12, dtype=np.float32),
+       st.sampled_from([1.0, 1e-120, 1e120]))
+def test_the_weight_budget_in_one_array_is_the_general_paths(problem, magnitude):
+    # _dw_in_quadrature sums the three squared terms of a dW budget in one array; the general path
+    # (R.through and R.add, which rescale against underflow) must give the same numbers, and it
+    # takes over wherever a square could leave float64's range (magnitudes of 1e±120 in x).
+    # (The general path is called with the one-array sum switched off.)
+    from unittest import mock
+
+    from reference import tolerances
+    from reference._spec import check_all
+
+    net, params, x, y = problem[:4]
+    if x.dtype == np.float32:  # 1e±30 there
+        magnitude **= 0.25
+    x = (x.astype(np.float64) * magnitude).astype(x.dtype)
+    checked = check_all(net, params, x, y)
+    fast = tolerances._derivative_bounds(*checked)
+    with mock.patch.object(tolerances, "_dw_in_quadrature", lambda *a: None):
+        general = tolerances._derivative_bounds(*checked)
+    if general is None:
+        assert fast is None
+        return
+    for (FW, Fb), (GW, Gb) in zip(fast[0], general[0]):
+        np.testing.assert_allclose(FW, GW, rtol=1e-12, atol=0)
+        assert (Fb is None and Gb is None) or np.array_equal(Fb, Gb, equal_nan=True)
