@@ -62,6 +62,7 @@ from .worked_examples import (
 
 from .document_formulas import DOCUMENT_FORMULAS, DocumentFormula, check_formulas, formula_errata_markdown
 from .taylor import TaylorResult, plot_taylor, taylor_test
+from .memory import keep_freed_memory
 
 __all__ = [
     "__version__",
@@ -118,4 +119,6 @@ __all__ = [
     "TaylorResult",
     "plot_taylor",
     "taylor_test",
+    # for big checks where page faults are dear (docs/performance.md)
+    "keep_freed_memory",
 ]

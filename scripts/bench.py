@@ -776,7 +776,8 @@ def _env_line(env) -> str:
             f"numpy {env['numpy']} ({env['blas']}, {_core_text(env)}{threads}); "
             f"jax {env['jax']} (jaxlib {env['jaxlib']})"
             + (f"; torch {env['torch']}" if env["torch"] else "")
-            + (f"; load average {env['load_average']:.2f} at start" if env["load_average"] is not None else ""))
+            + (f"; load average {env['load_average']:.2f} at start" if env["load_average"] is not None else "")
+            + ("; reference.keep_freed_memory() called first" if env.get("keep_freed_memory") else ""))
 
 
 def table(rows, env) -> str:
@@ -823,6 +824,8 @@ def doc_key(env, kind: str = "gradients") -> str:
     key = f"openblas-{core}" + ("-forced" if env["blas_coretype_env"] else "")
     if env.get("blas_threads_env"):
         key += f"-{env['blas_threads_env']}thread"
+    if env.get("keep_freed_memory"):
+        key += "-keep-freed-memory"
     return key if kind == "gradients" else f"{kind}-{key}"
 
 
@@ -950,6 +953,9 @@ def main(argv=None) -> int:
                         help="OpenBLAS threads (sets OPENBLAS_NUM_THREADS before NumPy loads; default: "
                              "OpenBLAS's own, one per core). On a 2-core machine with other work running, "
                              "2 threads made a 784-512-512-10 gradient 7x slower than 1")
+    parser.add_argument("--keep-freed-memory", action="store_true",
+                        help="call reference.keep_freed_memory() first (glibc keeps freed memory instead of "
+                             "faulting it in again on the next check: docs/performance.md)")
     parser.add_argument("--gradcheck-cap", type=positive_float, default=GRADCHECK_CAP_S,
                         help="with --checks: skip torch's default gradcheck where 2·n_params forward passes "
                              f"are estimated to take longer than this many seconds (default {GRADCHECK_CAP_S:g})")
@@ -977,6 +983,10 @@ def main(argv=None) -> int:
     budget = args.budget if args.budget is not None else (0.5 if args.quick else (20.0 if args.checks else 8.0))
 
     env = environment()
+    if args.keep_freed_memory:
+        import reference
+
+        env["keep_freed_memory"] = reference.keep_freed_memory()
     rows = []
     if args.suite:
         rows = run_suite()
@@ -1019,8 +1029,9 @@ def main(argv=None) -> int:
             print(f"bench.py: {exc}", file=sys.stderr)
             return 2
         print(f"docs/performance.md: table '{key}' updated", file=sys.stderr)
-        if args.checks and set(sizes) == set(CHECK_CASES) and args.blas_threads is None:
-            # The README shows the default configuration only (BLAS's own thread count).
+        default_config = args.blas_threads is None and not args.keep_freed_memory
+        if args.checks and set(sizes) == set(CHECK_CASES) and default_config:
+            # The README shows the default configuration only (BLAS's own thread count, glibc's own malloc).
             update_readme("checks-summary", checks_summary(rows, env))
             print("README.md: check summary updated", file=sys.stderr)
     return 0

@@ -161,6 +161,8 @@ def test_doc_keys_name_the_blas_configuration():
     assert bench.doc_key({"blas_core": "Haswell", "blas_coretype_env": "Haswell"}) == "openblas-haswell-forced"
     assert bench.doc_key({"blas_core": "SkylakeX", "blas_coretype_env": None}) == "openblas-skylakex"
     assert bench.doc_key({"blas_core": "Zen", "blas_coretype_env": None}, "checks") == "checks-openblas-zen"
+    assert bench.doc_key({"blas_core": "Zen", "blas_coretype_env": None, "keep_freed_memory": True},
+                         "checks") == "checks-openblas-zen-keep-freed-memory"
 
 
 def test_remembered_directions_are_the_ones_drawn_afresh():
