@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import platform
 
 __all__ = ["keep_freed_memory"]
 
@@ -39,10 +40,11 @@ def keep_freed_memory(trim_threshold: int = 256 << 20, mmap_threshold: int = _MM
             raise TypeError(f"{name} must be an int number of bytes, got {value!r}")
         if value <= 0 or (top is not None and value > top):
             raise ValueError(f"{name} must be between 1 and {top or 'any'} bytes, got {value}")
+    if platform.libc_ver()[0] != "glibc":  # macOS, musl, Windows: another allocator, nothing to set
+        return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or None)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # not glibc (macOS, musl, Windows): nothing to set
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or None).mallopt
+    except (OSError, AttributeError, TypeError):
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     return bool(mallopt(_M_MMAP_THRESHOLD, mmap_threshold)) and bool(mallopt(_M_TRIM_THRESHOLD, trim_threshold))

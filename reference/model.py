@@ -123,11 +123,11 @@ _value_and_grads = jax.jit(jax.value_and_grad(_loss_of, argnums=(1, 2)), static_
 
 
 def _evaluate(net, params, x, y):
-    """``(L, grads, deltas, dL/dx)`` as Python float and NumPy arrays of the params' dtype."""
-    return _evaluate_checked(*check_all(net, params, x, y))
+    """``(L, grads, deltas)`` as Python float and NumPy arrays of the params' dtype."""
+    return _dispatch(*check_all(net, params, x, y))()
 
 
-#: Architectures (:func:`_arch_key`) :func:`_evaluate_checked` has compiled in this process.
+#: Architectures (:func:`_arch_key`) :func:`_dispatch` has compiled in this process.
 COMPILED: set = set()
 
 
@@ -135,12 +135,6 @@ def _arch_key(spec: Spec, params, x, y, dtype) -> tuple:
     """What ``_value_and_grads``' jit cache is keyed on: the static spec, the shapes and the dtype."""
     return (spec, tuple((W.shape, None if b is None else b.shape) for W, b in params), x.shape, y.shape,
             np.dtype(dtype).name)
-
-
-def _evaluate_checked(spec, params, x, y, dtype):
-    """:func:`_evaluate` on what :func:`check_all` returned (no re-validation)."""
-    value, grads, ds = _dispatch(spec, params, x, y, dtype)()
-    return value, grads, ds, _input_gradient(ds, params)
 
 
 def _input_gradient(ds, params):
@@ -223,7 +217,8 @@ def input_gradient(net, params, x, y):
     Arguments as for :func:`loss`.  (Integer inputs are differentiated as the
     float values they are converted to.)
     """
-    return _evaluate(net, params, x, y)[3]
+    checked = check_all(net, params, x, y)
+    return _input_gradient(_dispatch(*checked)()[2], checked[1])
 
 
 def forward(net, params, x):

@@ -583,7 +583,12 @@ def _derivative_bounds(spec, params, x, y, dtype, *, safety: float = BOUND_SAFET
     gradient bounds from those rows alone, each entry a lower bound on the
     whole batch's (see :func:`_budgets`; times ``1 - 1e-9`` so that BLAS
     summing the two in different orders cannot put it above); the delta
-    bounds then cover those rows only.
+    bounds then cover those rows only.  Lower in exact arithmetic always, and
+    as computed wherever the whole batch's budgets are finite and their
+    rescaled squares do not underflow; where a row left out overflows (a
+    budget of NaN, |x| near 1e308) or spans ~1e150 against the others, the
+    whole batch's computed bound falls below its own true value, a false
+    alarm that the rows' bound does not repeat.
     """
     # Underflow: an operation whose result falls below the smallest normal
     # number loses up to ``tiny`` absolutely (all of it where subnormals are
@@ -688,12 +693,17 @@ def _dw_in_quadrature(R: _Rounding, A, D, Ea_prev, Ed, AD, gamma):
     """
     lo, hi = np.sqrt(_SQUARES_LO), np.sqrt(_SQUARES_HI)
     k = A.shape[0]  # the length of every sum
+
+    def in_range(v, scale=1.0):  # every nonzero |v|·scale within [lo, hi): its square neither underflows nor overflows
+        return _smallest_nonzero(v) * scale >= lo and float(v.max(initial=0.0)) * scale < hi
+
     terms = [(E, M) for E, M in ((Ea_prev, D), (A, Ed)) if E.any()]
     for E, M in terms:
-        # every product of squares, and a sum of k of them, in range (no underflow to 0, no inf)
-        if not (_smallest_nonzero(E) * _smallest_nonzero(M) >= lo and float(E.max()) * float(M.max()) * k < hi):
+        # E², M², every product of squares and a sum of k of them in range (no underflow to 0, no inf)
+        if not (in_range(E) and in_range(M) and _smallest_nonzero(E) * _smallest_nonzero(M) >= lo
+                and float(E.max()) * float(M.max()) * k < hi):
             return None
-    if not (_smallest_nonzero(AD) * gamma >= lo and float(AD.max(initial=0.0)) * gamma < hi):
+    if not in_range(AD, gamma):
         return None
     out = np.multiply(AD, gamma)
     np.square(out, out=out)

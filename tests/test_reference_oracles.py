@@ -93,10 +93,11 @@ def test_directions_are_unit_and_seeded():
         np.testing.assert_array_equal(a, c)
 
 
-@pytest.mark.parametrize("name, l2", [("sigmoid-leaky-softmax-se-half", 0.0),
-                                      ("tanh-relu-identity-se-mean-half", 0.3),
-                                      ("single-sigmoid-bce-mean-nobias", 0.2)])
-def test_directional_derivatives_are_the_documented_quotients(name, l2):
+@pytest.mark.parametrize("name, l2, dtype", [("sigmoid-leaky-softmax-se-half", 0.0, np.float64),
+                                             ("tanh-relu-identity-se-mean-half", 0.3, np.float64),
+                                             ("single-sigmoid-bce-mean-nobias", 0.2, np.float64),
+                                             ("sigmoid-leaky-softmax-se-half", 0.1, np.float32)])
+def test_directional_derivatives_are_the_documented_quotients(name, l2, dtype):
     # Independent of the chunked implementation (which forms the first layer's step by
     # linearity, z_1 ± h(xV_1 + c_1), and adds weight decay itself): directions are Gaussian
     # rows normalised to unit length over all params (W1, b1, W2, ... flattened), and each
@@ -108,13 +109,13 @@ def test_directional_derivatives_are_the_documented_quotients(name, l2):
     from reference.numerical import CENTRAL_STEP
     from reference._spec import spec_of
 
-    net, params, x, y = make_case(name)
+    net, params, x, y = make_case(name, dtype=dtype)
     net = dataclasses.replace(net, l2=l2)
     K = 5
     derivs, directions = reference.directional_derivatives(net, params, x, y, n_directions=K, seed=11)
     sizes = [a.size for pair in params for a in pair if a is not None]
     V = np.random.default_rng(11).standard_normal((K, sum(sizes)))
-    V = V / np.linalg.norm(V, axis=1, keepdims=True)
+    V = (V / np.linalg.norm(V, axis=1, keepdims=True)).astype(dtype)
     got = np.concatenate([a.reshape(K, -1) for pair in directions for a in pair if a is not None], axis=1)
     np.testing.assert_array_equal(got, V)
 
@@ -131,13 +132,20 @@ def test_directional_derivatives_are_the_documented_quotients(name, l2):
         return out
 
     theta = np.concatenate([a.ravel() for pair in params for a in pair if a is not None])
-    h = CENTRAL_STEP[np.dtype(np.float64)] * max(1.0, np.abs(theta).max())
+    h = CENTRAL_STEP[np.dtype(dtype)] * max(1.0, float(np.abs(theta).max()))
     spec = spec_of(net)
     L = lambda th: float(loss_xp(np, spec, unflatten(th), x, y))  # noqa: E731
     expected = [(L(theta + h * v) - L(theta - h * v)) / (2 * h) for v in V]
-    # Batched and one-at-a-time loss evaluations may round differently in
-    # the last bit; divided by 2h ≈ 1e-5 that is ~1e-11 of the derivative.
-    np.testing.assert_allclose(derivs, expected, rtol=1e-8, atol=1e-10)
+    if dtype == np.float64:
+        # Batched and one-at-a-time loss evaluations may round differently in
+        # the last bit; divided by 2h ≈ 1e-5 that is ~1e-11 of the derivative.
+        np.testing.assert_allclose(derivs, expected, rtol=1e-8, atol=1e-10)
+    else:
+        # float32: θ ± hv rounded here but not in the first layer there (h ≈ 5e-3, so a rounding of
+        # 6e-8·|θ| is 1e-5 of the step), each quotient within the table's directional tolerance of
+        # ∇L·v, so within twice it of each other.
+        tol = reference.tolerance(dtype, "directional")
+        np.testing.assert_allclose(derivs, expected, rtol=2 * tol.rtol, atol=2 * tol.atol)
 
 
 @pytest.mark.parametrize("method", ["central", "complex"])

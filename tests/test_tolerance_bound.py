@@ -268,3 +268,25 @@ def test_the_weight_budget_in_one_array_is_the_general_paths(problem, magnitude)
     for (FW, Fb), (GW, Gb) in zip(fast[0], general[0]):
         np.testing.assert_allclose(FW, GW, rtol=1e-12, atol=0)
         assert (Fb is None and Gb is None) or np.array_equal(Fb, Gb, equal_nan=True)
+
+
+def test_the_weight_budget_in_one_array_with_factors_at_opposite_extremes():
+    # x ~ 1e200, W2 and b2 ~ 1e-260 and 1e-60: the product a·δ is in range but a² overflows and δ's budget
+    # squared underflows, so the
+    # one-array sum must hand over to the general path (an inf bound would accept any finite dW2).
+    from unittest import mock
+
+    from reference import tolerances
+    from reference._spec import check_all
+
+    net = bp.Network((3, 4, 2), ("identity", "identity"), "squared_error")
+    rng = np.random.default_rng(0)
+    params = [(rng.normal(size=(3, 4)), rng.normal(size=4)), (1e-260 * rng.normal(size=(4, 2)), 1e-60 * rng.normal(size=2))]
+    x, y = 1e200 * rng.normal(size=(5, 3)), 1e-60 * rng.normal(size=(5, 2))  # δ_2 ~ a_2 ~ 1e-60
+    checked = check_all(net, params, x, y)
+    fast = tolerances._derivative_bounds(*checked)[0]
+    with mock.patch.object(tolerances, "_dw_in_quadrature", lambda *a: None):
+        general = tolerances._derivative_bounds(*checked)[0]
+    for (FW, _), (GW, _) in zip(fast, general):
+        assert np.isfinite(GW).all()
+        np.testing.assert_allclose(FW, GW, rtol=1e-12, atol=0)
