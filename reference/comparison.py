@@ -220,21 +220,6 @@ def _segment_max(v, starts) -> np.ndarray:
     return m
 
 
-def _within_bounds(cand, jgrads, jax_bounds) -> bool:
-    """Whether every candidate entry is within ``jax_bounds`` of jax.grad's (False on any shape mismatch or NaN)."""
-    for l, (c_pair, j_pair) in enumerate(zip(cand, jgrads), start=1):
-        for kind, c, j in zip("Wb", c_pair, j_pair):
-            if j is None:
-                continue
-            B = jax_bounds.get(f"{kind}{l}")
-            if c is None or B is None or np.shape(c) != np.shape(j):
-                return False
-            with np.errstate(invalid="ignore", over="ignore"):
-                if not (np.abs(np.asarray(c, np.float64) - np.asarray(j, np.float64)) <= B).all():
-                    return False
-    return True
-
-
 def _compare_leaves(leaves, dtype, jax_bounds) -> dict:
     """:func:`_compare_leaf` for every leaf, the comparable ones all at once.
 
@@ -357,7 +342,7 @@ def _name_of(fn) -> str:
 
 def _build(*, model, n_batch, dtype, n_params, candidate, jax_method, numerical, leaves, oracle_trees,
            methods, skipped, conv, n_layers=0, layers_fn=None, directional=None, kinks=False, step=0.0,
-           input_leaf=None, mistakes_fn=None, layout="row", jax_bounds=None, jax_note=""):
+           input_leaf=None, mistakes_fn=None, layout="row", jax_bounds=None, jax_note="", compared=None):
     """Compare, triangulate, diagnose and localise; return the :class:`GradientReport`.
 
     ``leaves``: ``[(name, layer, candidate array, {oracle: array})]`` in
@@ -368,9 +353,11 @@ def _build(*, model, n_batch, dtype, n_params, candidate, jax_method, numerical,
     mistakes (dicts from :mod:`reference.mistakes`), called only when the
     candidate disagrees.  ``jax_bounds``: parameter name -> per-entry
     rounding bound for the candidate vs jax.grad (else the table);
-    ``jax_note``: what the jax oracle's line says about that bound.
+    ``jax_note``: what the jax oracle's line says about that bound; ``compared``:
+    :func:`_compare_leaves` of these leaves and bounds, if the caller has it already.
     """
-    compared = _compare_leaves(leaves, dtype, jax_bounds)
+    if compared is None:
+        compared = _compare_leaves(leaves, dtype, jax_bounds)
     numerical_oracles = [o for o in oracle_trees if o != "jax"]
     cand_ok = {o: all(o in compared[n][0] and compared[n][0][o].ok for n, *_ in leaves) for o in oracle_trees}
     jax_ok = {o: _oracle_agrees_with_jax(leaves, o, dtype) for o in numerical_oracles}
@@ -722,15 +709,6 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candida
         return out
 
     jax_bounds = jax_bounds_of(bounds)
-    jax_note = ""
-    if rows is not None and bounds is not None:
-        if _within_bounds(cand, jgrads, jax_bounds):
-            n_rows = len(range(n_batch)[rows])
-            jax_note = (f"each entry within its rounding bound estimated from every {_BOUND_STRIDE}th batch row "
-                        f"({n_rows} of {n_batch}): a lower bound on the whole batch's, so within it is within that")
-        else:  # the whole batch's bound decides
-            bounds = _derivative_bounds(*checked)
-            jax_bounds = jax_bounds_of(bounds)
 
     trees = {"jax": jgrads}
     methods = {"jax": jmethod}
@@ -798,6 +776,17 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candida
             cd[l - 1], jd[l - 1], dtype, None if dbounds is None else dbounds[l - 1]))
                      for l in range(spec.n_layers, 0, -1)), "deltas"
 
+    jax_note, compared = "", None
+    if rows is not None and bounds is not None:
+        compared = _compare_leaves(leaves, dtype, jax_bounds)
+        if all(not compared[n][3] and compared[n][0]["jax"].ok for n, *_ in leaves):
+            n_rows = len(range(n_batch)[rows])
+            jax_note = (f"each entry within its rounding bound estimated from every {_BOUND_STRIDE}th batch row "
+                        f"({n_rows} of {n_batch}): a lower bound on the whole batch's, so within it is within that")
+        else:  # the whole batch's bound decides
+            bounds = _derivative_bounds(*checked)
+            jax_bounds, compared = jax_bounds_of(bounds), None
+
     report = _build(
         model=_model_of(net, spec), n_batch=n_batch, dtype=dtype, n_params=n_params, candidate=name,
         jax_method=jmethod, numerical=mode, leaves=leaves, oracle_trees=trees, methods=methods, skipped=skipped,
@@ -805,6 +794,7 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candida
               "n_out": spec.sizes[-1]},
         n_layers=spec.n_layers, layers_fn=layers_fn, directional=directional, kinks=has_kinks, step=step,
         input_leaf=input_leaf, mistakes_fn=mistakes_fn, layout=layout, jax_bounds=jax_bounds, jax_note=jax_note,
+        compared=compared,
     )
     if taylor is None:
         if n_params > max_per_parameter:
