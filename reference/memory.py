@@ -4,7 +4,7 @@ A big check (784-512-512-10 at batch 256) allocates and frees some 60 MB of NumP
 temporaries.  With glibc's defaults, arrays above a size threshold are mapped
 afresh each time and the top of the heap is handed back to the system once more
 than a few MB of it is free, so the next check touches new pages again: about
-10,000 page faults per check, a quarter of its time in a virtual machine (where a
+10,000 page faults per check, 13-36 ms of its 70-100 ms in a virtual machine (where a
 fault costs several microseconds).  Asking glibc to keep freed memory (the same
 two settings as ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_`` in the
 environment) removes them: docs/performance.md gives both figures.

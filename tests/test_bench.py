@@ -194,3 +194,17 @@ def test_remembered_directions_are_the_ones_drawn_afresh():
     _, g2 = numerical.directional_derivatives(net, params, x, y, n_directions=3, seed=rng)
     assert not np.array_equal(g1[0][0], g2[0][0])
     assert bench.doc_key({"blas_core": "Zen", "blas_coretype_env": None, "blas_threads_env": "1"}) == "openblas-zen-1thread"
+
+
+def test_check_parts_times_every_part_of_a_check(capsys):
+    # scripts/check_parts.py (where a check's time goes; docs/performance.md quotes it), in-process on tiny.
+    import check_parts
+
+    assert check_parts.main(["--size", "tiny", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    for part in ("validate the inputs", "candidate", "jax.grad", "every 8th row", "whole batch", "directional",
+                 "whole check"):
+        assert part in out
+    assert out.count(" ms ") == 7 and out.count("page faults") == 7
+    with pytest.raises(SystemExit):
+        check_parts.main(["--size", "huge"])
