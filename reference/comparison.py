@@ -220,6 +220,25 @@ def _segment_max(v, starts) -> np.ndarray:
     return m
 
 
+def _bound_rows(n_batch: int, patterns):
+    """Batch rows for the first, partial rounding bound: every ``_BOUND_STRIDE``-th, and every row where
+    a column of some array in ``patterns`` (``(n_batch, width)``: the inputs, each layer's δ) that is 0
+    in all of those is not.  None (the whole batch) if that is over half of it.
+
+    Any rows give a lower bound; these make one without needless zeros (an entry of dW_l is 0 in a
+    subset only if its input or its unit is 0 in every row of it), so that a right gradient passes it.
+    """
+    chosen = np.zeros(n_batch, bool)
+    chosen[::_BOUND_STRIDE] = True
+    for v in patterns:
+        nonzero = np.asarray(v) != 0
+        silent = ~nonzero[chosen].any(axis=0)
+        if silent.any():
+            chosen |= nonzero[:, silent].any(axis=1)
+    rows = np.flatnonzero(chosen)
+    return None if 2 * rows.size > n_batch else rows
+
+
 def _compare_leaves(leaves, dtype, jax_bounds) -> dict:
     """:func:`_compare_leaf` for every leaf, the comparable ones all at once.
 
@@ -684,13 +703,17 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candida
     cand = _candidate_tree(candidate(net, params, x, y), spec.n_layers, "candidate")
     # Candidate vs jax.grad: both exact, so each entry may differ by rounding
     # only, bounded from the absolute values of its terms (None: use the table).
-    # Not with kinked activations: a relu unit active in a few rows only has a zero bound in most
-    # subsets, which would send every check to the whole bound after the rows' (measured: 784-512-512-10
-    # relu, 1,886 entries of W2 beyond the rows' bound although 0.001 of the whole).
-    rows = (slice(None, None, _BOUND_STRIDE) if n_batch >= _BOUND_SUBSET_FROM and mode != "per_parameter"
-            and not any(a.kinks for a in spec.activations) else None)
-    bounds = _derivative_bounds(*checked, rows=rows)
+    # From _BOUND_SUBSET_FROM rows, first the bound of some rows (_bound_rows).  An input that is 0 in
+    # every 8th row, or a relu unit silent there, would leave zeros in that bound; the rows where they
+    # are not join it.  Inputs are known now; which relu units are silent where, from jax.grad's deltas.
+    big = n_batch >= _BOUND_SUBSET_FROM and mode != "per_parameter"
+    kinked = any(a.kinks for a in spec.activations)
+    rows = _bound_rows(n_batch, [cx]) if big and not kinked else None
+    bounds = _derivative_bounds(*checked, rows=rows) if not (big and kinked) else None
     jgrads, jdeltas, jdx, jmethod = jax_result()
+    if big and kinked:
+        rows = _bound_rows(n_batch, [cx, *jdeltas()])
+        bounds = _derivative_bounds(*checked, rows=rows)
 
     def jax_bounds_of(bounds):
         if bounds is None:
@@ -780,9 +803,10 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candida
     if rows is not None and bounds is not None:
         compared = _compare_leaves(leaves, dtype, jax_bounds)
         if all(not compared[n][3] and compared[n][0]["jax"].ok for n, *_ in leaves):
-            n_rows = len(range(n_batch)[rows])
-            jax_note = (f"each entry within its rounding bound estimated from every {_BOUND_STRIDE}th batch row "
-                        f"({n_rows} of {n_batch}): a lower bound on the whole batch's, so within it is within that")
+            n_rows = len(rows)
+            jax_note = (f"each entry within its rounding bound estimated from {n_rows} of the {n_batch} batch rows "
+                        f"(every {_BOUND_STRIDE}th, and those where an input or unit 0 in all of those is not): a "
+                        "lower bound on the whole batch's, so within it is within that")
         else:  # the whole batch's bound decides
             bounds = _derivative_bounds(*checked)
             jax_bounds, compared = jax_bounds_of(bounds), None

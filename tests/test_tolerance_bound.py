@@ -195,7 +195,9 @@ def test_the_bound_of_some_rows_is_below_the_whole_batchs(problem, stride, start
     checked = check_all(*problem[:4])
     start %= len(checked[2])  # at least one row
     whole = _derivative_bounds(*checked)
-    some = _derivative_bounds(*checked, rows=slice(start, None, stride))
+    # a slice, or the same rows as an index array (compare's _bound_rows gives one)
+    rows = slice(start, None, stride) if stride % 2 else np.arange(start, len(checked[2]), stride)
+    some = _derivative_bounds(*checked, rows=rows)
     if whole is None:
         assert some is None
         return
@@ -207,26 +209,46 @@ def test_the_bound_of_some_rows_is_below_the_whole_batchs(problem, stride, start
         assert Dr.shape == D[start::stride].shape and (Dr <= D[start::stride]).all()
 
 
-def _big_batch_problem():
-    net = bp.Network((3, 5, 4), ("tanh", "softmax"), "cross_entropy")
+def _big_batch_problem(hidden="tanh", sparse=False):
+    net = bp.Network((3, 5, 4), (hidden, "softmax"), "cross_entropy")
     rng = np.random.default_rng(7)
     params = bp.init_params(net, rng)
-    return net, params, rng.normal(size=(160, 3)), rng.integers(0, 4, 160)
+    x = rng.normal(size=(160, 3))
+    if sparse:  # input 0 is 0 except in rows 3 and 77, which every 8th row misses
+        x[:, 0] = 0.0
+        x[[3, 77], 0] = [1.5, -0.7]
+    return net, params, x, rng.integers(0, 4, 160)
 
 
-def test_compare_on_a_big_batch_decides_by_the_whole_bound():
-    # From _BOUND_SUBSET_FROM rows compare first holds the candidate to the bound of every
-    # _BOUND_STRIDE-th row; an entry beyond that but within the whole batch's bound (the public
-    # derivative_bounds, computed here independently) must still pass, and one beyond it fail.
+def test_bound_rows_add_the_rows_where_a_silent_column_is_not_zero():
+    from reference.comparison import _BOUND_STRIDE, _bound_rows
+
+    x = np.ones((64, 3))
+    x[:, 1] = 0.0
+    x[[5, 9], 1] = 2.0
+    d = np.ones((64, 2))
+    d[:, 0] = 0.0
+    d[13, 0] = 1.0  # a unit silent in every strided row but row 13
+    assert _bound_rows(64, [x, d]).tolist() == sorted(set(range(0, 64, _BOUND_STRIDE)) | {5, 9, 13})
+    assert _bound_rows(64, [np.eye(64)]) is None  # over half the batch: the whole bound instead
+
+
+@pytest.mark.parametrize("hidden, sparse, n_rows", [("tanh", False, 20), ("tanh", True, 22), ("relu", True, None)])
+def test_compare_on_a_big_batch_decides_by_the_whole_bound(hidden, sparse, n_rows):
+    # From _BOUND_SUBSET_FROM rows compare first holds the candidate to the bound of some rows
+    # (every _BOUND_STRIDE-th, and those where a silent input or relu unit is not 0); an entry beyond
+    # that but within the whole batch's bound (the public derivative_bounds, computed here
+    # independently) must still pass, and one beyond it fail.
     from reference import comparison
 
-    net, params, x, y = _big_batch_problem()
+    net, params, x, y = _big_batch_problem(hidden, sparse)
     assert len(x) >= comparison._BOUND_SUBSET_FROM
     truth = ref.gradients(net, params, x, y)
     (BW1, _), _ = derivative_bounds(net, params, x, y)[0]
     right = ref.compare(net, params, x, y, candidate=lambda *a: truth, numerical="none", taylor=False)
     assert right.ok
-    assert "every 8th batch row (20 of 160)" in right.to_dict()["oracles"]["jax"]["note"]
+    note = right.to_dict()["oracles"]["jax"]["note"]
+    assert (f"from {n_rows} of the 160 batch rows" if n_rows else "of the 160 batch rows") in note
 
     def nudged(factor):
         g = [(W.copy(), b.copy()) for W, b in truth]
