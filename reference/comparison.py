@@ -120,13 +120,14 @@ _FAST_MAX = 8
 #: Under ``jax_path="auto"``, small architectures compiled one by one before the padded frame takes over.
 _PLAIN_COMPILES_BEFORE_FAST = 4
 #: From this many batch rows up, the candidate is first held to the rounding bound of every
-#: ``_BOUND_STRIDE``-th row: each entry of that bound is a lower bound on the whole batch's
-#: (tolerances._budgets), so an entry within it is within the whole bound, and the whole bound is
-#: computed only when some entry is not.  At 784-512-512-10 batch 256 (sigmoid) it costs 12-18 ms
-#: against 61-79 ms for the whole bound (one core; scripts/check_parts.py), and a right gradient uses at most 0.24 of it (0.045
-#: of the whole one); below 128 rows the whole bound takes a few ms anyway.  The jax oracle's
-#: reported bound and tolerance_used are then the rows' (its note says so): an upper estimate of
-#: the share of the whole bound used.
+#: ``_BOUND_STRIDE``-th row and a few more (:func:`_bound_rows`): each entry of that bound is a
+#: lower bound on the whole batch's (tolerances._budgets), so an entry within it is within the
+#: whole bound, and the whole bound is computed only when some entry is not.  At 784-512-512-10
+#: batch 256 (sigmoid) it costs 12-18 ms against 61-79 ms for the whole bound (one core;
+#: scripts/check_parts.py), and a right gradient uses at most 0.24 of it (0.045 of the whole
+#: one); below 128 rows the whole bound takes a few ms anyway.  The jax oracle's reported bound
+#: and tolerance_used are then the rows' (its note says so): an upper estimate of the share of
+#: the whole bound used.
 _BOUND_SUBSET_FROM = 128
 _BOUND_STRIDE = 8
 
