@@ -144,10 +144,10 @@ def _pattern_of(spec: Spec, zs) -> np.ndarray:
     return np.concatenate(sides, axis=-1)
 
 
-def _loss_and_crossed(spec: Spec, params, x, y, base_pattern=None, e=None):
+def _loss_and_crossed(spec: Spec, params, x, y, base_pattern=None):
     """``L`` for the parameter sets in ``params`` (leading axes) and, given ``base_pattern``, whether
     each set put some kinked unit on the other side of its kink -- from one forward pass."""
-    zs, as_ = forward_xp(np, spec, params, x, e)
+    zs, as_ = forward_xp(np, spec, params, x)
     L = loss_of_forward(np, spec, params, zs[-1], as_[-1], y)
     if base_pattern is None:
         return L, None
