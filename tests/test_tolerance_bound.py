@@ -263,6 +263,24 @@ def test_compare_on_a_big_batch_decides_by_the_whole_bound(hidden, sparse, n_row
     assert not beyond.params[0].errors["jax"].ok
 
 
+@pytest.mark.parametrize("dtype, l2", [(np.float32, 0.0), (np.float64, 0.05)])
+def test_compare_on_a_big_batch_in_float32_and_with_weight_decay(dtype, l2):
+    # The rows' bound in float32 (budgets in float64 with float32's unit roundoff) and with l2's terms:
+    # a right gradient passes it, a clearly wrong one (0.1% on one entry) fails.
+    import dataclasses
+
+    net, params, x, y = _big_batch_problem("sigmoid", sparse=True)
+    net = dataclasses.replace(net, l2=l2)
+    params = [(W.astype(dtype), b.astype(dtype)) for W, b in params]
+    x = x.astype(dtype)
+    truth = ref.gradients(net, params, x, y)
+    right = ref.compare(net, params, x, y, candidate=lambda *a: truth, numerical="none", taylor=False)
+    assert right.ok and "of the 160 batch rows" in right.to_dict()["oracles"]["jax"]["note"]
+    wrong = [(W.copy(), b.copy()) for W, b in truth]
+    wrong[1][0][2, 1] *= 1.001
+    assert not ref.compare(net, params, x, y, candidate=lambda *a: wrong, numerical="none", taylor=False).ok
+
+
 @settings(max_examples=examples(0.05))
 @given(dst.problems(min_batch=1, max_batch=12, l2=None) | dst.problems(max_batch=12, dtype=np.float32),
        st.sampled_from([1.0, 1e-120, 1e120]))
