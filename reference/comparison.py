@@ -709,12 +709,12 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candida
     # are not join it.  Inputs are known now; which relu units are silent where, from jax.grad's deltas.
     big = n_batch >= _BOUND_SUBSET_FROM and mode != "per_parameter"
     kinked = any(a.kinks for a in spec.activations)
-    rows = _bound_rows(n_batch, [cx]) if big and not kinked else None
-    bounds = _derivative_bounds(*checked, rows=rows) if not (big and kinked) else None
+    bound_rows = _bound_rows(n_batch, [cx]) if big and not kinked else None
+    bounds = _derivative_bounds(*checked, rows=bound_rows) if not (big and kinked) else None
     jgrads, jdeltas, jdx, jmethod = jax_result()
     if big and kinked:
-        rows = _bound_rows(n_batch, [cx, *jdeltas()])
-        bounds = _derivative_bounds(*checked, rows=rows)
+        bound_rows = _bound_rows(n_batch, [cx, *jdeltas()])
+        bounds = _derivative_bounds(*checked, rows=bound_rows)
 
     def jax_bounds_of(bounds):
         if bounds is None:
@@ -794,22 +794,23 @@ def compare(net, params, x, y, *, candidate=None, candidate_deltas=None, candida
         if isinstance(cd, np.ndarray) or not hasattr(cd, "__len__") or len(cd) != spec.n_layers:
             raise ValueError(f"candidate_deltas must return one δ per layer ({spec.n_layers})")
         jd = jdeltas()
-        # The delta bounds of the whole batch (the rows' estimate covers only those rows).
-        dbounds = None if bounds is None else (bounds if not jax_note else _derivative_bounds(*checked))[1]
+        # The whole batch's delta bounds: a check the rows' bound decided passed in directional mode, so
+        # it returned above.
+        assert bound_rows is None
+        dbounds = None if bounds is None else bounds[1]
         return tuple(LayerComparison(l, f"δ_{l}", _agreement_or_mismatch(
             cd[l - 1], jd[l - 1], dtype, None if dbounds is None else dbounds[l - 1]))
                      for l in range(spec.n_layers, 0, -1)), "deltas"
 
     jax_note, compared = "", None
-    if rows is not None and bounds is not None:
+    if bound_rows is not None and bounds is not None:
         compared = _compare_leaves(leaves, dtype, jax_bounds)
         if all(not compared[n][3] and compared[n][0]["jax"].ok for n, *_ in leaves):
-            n_rows = len(rows)
-            jax_note = (f"each entry within its rounding bound estimated from {n_rows} of the {n_batch} batch rows "
+            jax_note = (f"each entry within its rounding bound estimated from {len(bound_rows)} of the {n_batch} batch rows "
                         f"(every {_BOUND_STRIDE}th, and those where an input or unit 0 in all of those is not): a "
                         "lower bound on the whole batch's, so within it is within that")
         else:  # the whole batch's bound decides
-            bounds = _derivative_bounds(*checked)
+            bounds, bound_rows = _derivative_bounds(*checked), None
             jax_bounds, compared = jax_bounds_of(bounds), None
 
     report = _build(

@@ -69,8 +69,8 @@ _COMPLEX = {np.dtype(np.float64): np.complex128, np.dtype(np.float32): np.comple
 # (n_sets, n_params) matrix and the (n_sets, n_batch, width) activations.
 _MAX_ELEMENTS_PER_CHUNK = 1 << 22
 #: The same for directions, smaller: what one forward pass of a big net holds beside its perturbed
-#: copy is several activation arrays, and every fresh page is a page fault (at 784-512-512-10
-#: batch 256, one direction at a time instead of two: a peak 20 MB lower, about 5 ms less).
+#: copy is several activation arrays (at 784-512-512-10 batch 256, one direction at a time instead
+#: of two: a peak 20 MB lower by tracemalloc, the same time within the noise).
 _MAX_DIRECTION_ELEMENTS = 1 << 20
 
 
@@ -225,10 +225,11 @@ def _central_losses(spec: Spec, params, z1, V, h: float, x, y, base_pattern=None
     return L, (_pattern_of(spec, zs) != base_pattern).any(axis=-1)
 
 
-def _base_pattern(spec: Spec, theta, x, check_kinks: bool):
+def _base_pattern(spec: Spec, params, x, check_kinks: bool):
+    """:func:`_kink_pattern` at the unperturbed ``params``, or None where no crossing is to be checked."""
     if not check_kinks or not _kinked(spec):
         return None
-    return _kink_pattern(spec, _unflatten(spec, theta), x)
+    return _kink_pattern(spec, params, x)
 
 
 def _as_tree(spec: Spec, flat: np.ndarray) -> list:
@@ -262,7 +263,7 @@ def _central_difference(spec: Spec, params, x, y, dtype, *, check_kinks: bool = 
     # Divide by the step actually taken: θ ± h is rounded, and (θ+h) - (θ-h)
     # is exact, so rounding of the step does not enter the quotient.
     step = plus - minus
-    base = _base_pattern(spec, theta, x, check_kinks)
+    base = _base_pattern(spec, params, x, check_kinks)
     n_params = theta.size
     grad = np.empty(n_params, dtype)
     chunk = max(1, _MAX_ELEMENTS_PER_CHUNK // (2 * n_params))
@@ -409,7 +410,7 @@ def directional_derivatives(net, params, x, y, *, n_directions: int = 8, seed=0,
         # One h for the whole direction; max|θ| is the scale that rounding of θ + hv sees.
         h = CENTRAL_STEP[dtype] * max(1.0, *(float(np.abs(v).max(initial=0)) for pair in params for v in pair
                                              if v is not None))
-        base = _kink_pattern(spec, params, x) if check_kinks and _kinked(spec) else None
+        base = _base_pattern(spec, params, x, check_kinks)
         W1, b1 = params[0]
         z1 = x @ W1 if b1 is None else x @ W1 + b1
         for k0 in range(0, K, chunk):

@@ -451,7 +451,7 @@ def _kinks(act) -> tuple:
     and ``act.curvature_kinks`` if the activation declares any (f' continuous, f'' jumps, as for
     softsign z/(1 + |z|) at 0).  Across either, L(θ + hv) has no second-order Taylor expansion, and
     over float32's few usable halvings the bend can read as order 1."""
-    return tuple(float(k) for k in (*act.kinks, *getattr(act, "curvature_kinks", ())))  # a user's may lack it
+    return tuple(float(k) for k in (*act.kinks, *act.curvature_kinks))
 
 
 def _sub_spec(spec, l0):

@@ -622,10 +622,8 @@ def _derivative_bounds(spec, params, x, y, dtype, *, safety: float = BOUND_SAFET
             return None
     scale = safety if rows is None else safety * (1 - 1e-9)
 
-    def scaled(r, f):  # scale · (r + f), in place where r is _budgets' own array of the final shape
-        if np.ndim(r) == 0 or np.shape(f) not in ((), np.shape(r)):
-            return scale * (r + f)
-        if np.ndim(f) or f != 0:
+    def scaled(r, f):  # scale · (r + f), in place: r is an array of _budgets' own; f 0.0 where that pass was skipped
+        if np.ndim(f):
             r += f
         r *= scale
         return r
@@ -694,16 +692,17 @@ def _dw_in_quadrature(R: _Rounding, A, D, Ea_prev, Ed, AD, gamma):
     lo, hi = np.sqrt(_SQUARES_LO), np.sqrt(_SQUARES_HI)
     k = A.shape[0]  # the length of every sum
 
-    def in_range(v, scale=1.0):  # every nonzero |v|·scale within [lo, hi): its square neither underflows nor overflows
-        return _smallest_nonzero(v) * scale >= lo and float(v.max(initial=0.0)) * scale < hi
+    def span(v):  # smallest nonzero and largest entry of v >= 0
+        return _smallest_nonzero(v), float(v.max(initial=0.0))
 
     terms = [(E, M) for E, M in ((Ea_prev, D), (A, Ed)) if E.any()]
     for E, M in terms:
+        (e0, e1), (m0, m1) = span(E), span(M)
         # E², M², every product of squares and a sum of k of them in range (no underflow to 0, no inf)
-        if not (in_range(E) and in_range(M) and _smallest_nonzero(E) * _smallest_nonzero(M) >= lo
-                and float(E.max()) * float(M.max()) * k < hi):
+        if not (e0 >= lo and m0 >= lo and e1 < hi and m1 < hi and e0 * m0 >= lo and e1 * m1 * k < hi):
             return None
-    if not in_range(AD, gamma):
+    a0, a1 = span(AD)
+    if not (a0 * gamma >= lo and a1 * gamma < hi):
         return None
     out = np.multiply(AD, gamma)
     np.square(out, out=out)

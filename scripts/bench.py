@@ -834,18 +834,20 @@ def doc_key(env, kind: str = "gradients") -> str:
     return key if kind == "gradients" else f"{kind}-{key}"
 
 
-def update_doc(path: Path, key: str, text: str) -> None:
-    """Replace what lies between ``<!-- bench KEY -->`` and ``<!-- /bench KEY -->`` with ``text``.
+def update_doc(path: Path, key: str, text: str, *, fence: bool = True, create: bool = True) -> None:
+    """Replace what lies between ``<!-- bench KEY -->`` and ``<!-- /bench KEY -->`` with ``text``
+    (in a ``text`` code fence unless ``fence=False``).
 
-    A missing file is created with a heading; a key the file does not have yet
-    gets a new pair of markers at the end.  Markers present but unpaired (one
-    without the other, twice, or in the wrong order) are an error: text a person
-    wrote between them must not be overwritten by guesswork.
+    With ``create``, a missing file is created with a heading and a key the file
+    does not have yet gets a new pair of markers at the end.  Markers present but
+    unpaired (one without the other, twice, or in the wrong order), or missing
+    without ``create``, are an error: text a person wrote between them must not be
+    overwritten by guesswork.
     """
     start, end = f"<!-- bench {key} -->", f"<!-- /bench {key} -->"
     doc = path.read_text() if path.exists() else _DOC_HEAD
-    block = f"{start}\n```text\n{text}\n```\n{end}"
-    if doc.count(start) == 0 and doc.count(end) == 0:
+    block = f"{start}\n```text\n{text}\n```\n{end}" if fence else f"{start}\n{text}\n{end}"
+    if create and doc.count(start) == 0 and doc.count(end) == 0:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(doc.rstrip("\n") + f"\n\n{block}\n")
         return
@@ -929,13 +931,7 @@ def suite_summary(rows, env) -> str:
 
 def update_readme(key: str, text: str) -> None:
     """Replace the README block between ``<!-- bench KEY -->`` and ``<!-- /bench KEY -->`` (markdown, no fence)."""
-    start, end = f"<!-- bench {key} -->", f"<!-- /bench {key} -->"
-    doc = README.read_text()
-    if doc.count(start) != 1 or doc.count(end) != 1 or doc.index(start) > doc.index(end):
-        raise ValueError(f"README.md needs one '{start}' line and one '{end}' line after it")
-    head, rest = doc.split(start)
-    _, tail = rest.split(end)
-    README.write_text(f"{head}{start}\n{text}\n{end}{tail}")
+    update_doc(README, key, text, fence=False, create=False)
 
 
 def main(argv=None) -> int:

@@ -95,6 +95,14 @@ def _w2_scaled(net, params, x, y):
     return [g[0], (1.5 * g[1][0], g[1][1])]
 
 
+def _tanh_problem(sizes, n_batch):
+    """``(net, params, x, y)``: a tanh regression net of ``sizes``, seed 0, Gaussian data."""
+    net = bp.Network(sizes, "tanh", "squared_error")
+    rng = np.random.default_rng(0)
+    params = bp.init_params(net, seed=0)
+    return net, params, rng.normal(size=(n_batch, sizes[0])), rng.normal(size=(n_batch, sizes[-1]))
+
+
 def test_default_taylor_goes_per_parameter_when_the_candidate_is_wrong():
     """A wrong leaf turns the default joint-direction Taylor test into one direction per parameter,
     whose orders name the leaf: about 1 for the scaled W2 (its r₁ keeps the h·⟨e, v⟩ term), 2 elsewhere."""
@@ -284,17 +292,20 @@ def test_a_wrong_numerical_oracle_is_blamed(problem, monkeypatch):
     assert not report.ok and set(_kinds(report)) == {"factor", "oracle"}
 
 
-def test_jax_is_suspected_when_every_numerical_oracle_sides_with_the_candidate(problem, monkeypatch):
-    # Both JAX paths (jax_path="auto" may take either) return gradients off by 1e-3.
+@pytest.mark.parametrize("jax_path", ["fast", "plain"])
+def test_jax_is_suspected_when_every_numerical_oracle_sides_with_the_candidate(problem, monkeypatch, jax_path):
+    # Each JAX path returns gradients off by 1e-3 (jax_path="auto" may take either).
     fast, plain = fast_module._fast_derivatives, cmp._dispatch
     monkeypatch.setattr(cmp, "_fast_derivatives",
                         lambda *a: fast(*a)._replace(gradients=_off_by(lambda *b: fast(*b).gradients, 1e-3)(*a)))
 
-    def plain_off(*a):
-        v, g, d, dx = plain(*a)()
-        return lambda: (v, _off_by(lambda: g, 1e-3)(), d, dx)
+    def plain_off(*a, **k):
+        v, g, d = plain(*a, **k)()
+        return lambda: (v, _off_by(lambda: g, 1e-3)(), d)
     monkeypatch.setattr(cmp, "_dispatch", plain_off)
-    report = _run(problem)
+    net, params, x, y = problem
+    report = ref.compare(net, params, x, y, candidate=textbook, jax_path=jax_path)
+    assert report.jax_method.startswith({"fast": "reference.fast_derivatives", "plain": "reference.gradients"}[jax_path])
     assert not report.ok and "reference" in _kinds(report)
 
 
@@ -391,20 +402,14 @@ def test_numerical_auto_goes_directional_where_per_parameter_costs_too_much():
     assert cmp.numerical_mode(1732, 32, 1664, numerical="per_parameter") == "per_parameter"
     assert cmp.numerical_mode(27, 8, 21, max_per_parameter=10) == "directional"
     assert cmp.numerical_mode(360, 8, 320) == "per_parameter"                   # the suite's widest draws
-    net = bp.Network((16, 32, 32, 4), "tanh", "squared_error")
-    params = bp.init_params(net, seed=0)
-    rng = np.random.default_rng(0)
-    report = ref.compare(net, params, rng.normal(size=(32, 16)), rng.normal(size=(32, 4)))
+    report = ref.compare(*_tanh_problem((16, 32, 32, 4), 32))
     assert report.ok and report.numerical == "directional"
     assert report.taylor is not None and report.taylor.ok and report.taylor.parameters is None
 
 
 def test_non_finite_candidate_gradients_get_a_report_in_every_numerical_mode():
     """A NaN in the candidate's dW1 is a failing report (the Taylor test says why it skipped), never a crash."""
-    net = bp.Network((3, 4, 2), "tanh", "squared_error")
-    params = bp.init_params(net, seed=0)
-    rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    net, params, x, y = _tanh_problem((3, 4, 2), 5)
 
     def nan_grad(net, params, x, y):
         g = bp.gradients(net, params, x, y)
@@ -430,10 +435,7 @@ def test_a_generator_seed_reruns_the_same_joint_taylor_direction():
 def test_every_oracle_sees_the_same_inputs_whatever_the_candidate_does_to_its_own():
     """A candidate that zeroes its params after computing a right gradient is judged on that gradient:
     jax.grad, the bound and the directional check all read compare's validated copies."""
-    net = bp.Network((6, 5, 3), "tanh", "squared_error")
-    params = bp.init_params(net, seed=0)
-    rng = np.random.default_rng(0)
-    x, y = rng.normal(size=(4, 6)), rng.normal(size=(4, 3))
+    net, params, x, y = _tanh_problem((6, 5, 3), 4)
 
     def vandal(net, params, x, y):
         g = bp.gradients(net, params, x, y)
@@ -447,10 +449,7 @@ def test_every_oracle_sees_the_same_inputs_whatever_the_candidate_does_to_its_ow
 
 def test_auto_path_sends_deep_nets_to_the_plain_definition():
     """Depth beyond the frame's 8 goes plain, as wider or bigger-batch nets do (no second frame compiled)."""
-    net = bp.Network((2,) * 11, "tanh", "squared_error")
-    params = bp.init_params(net, seed=0)
-    rng = np.random.default_rng(0)
-    report = ref.compare(net, params, rng.normal(size=(3, 2)), rng.normal(size=(3, 2)), taylor=False)
+    report = ref.compare(*_tanh_problem((2,) * 11, 3), taylor=False)
     assert report.jax_method.startswith("reference.gradients")
 
 

@@ -271,8 +271,7 @@ def test_compare_on_a_big_batch_in_float32_and_with_weight_decay(dtype, l2):
 
     net, params, x, y = _big_batch_problem("sigmoid", sparse=True)
     net = dataclasses.replace(net, l2=l2)
-    params = [(W.astype(dtype), b.astype(dtype)) for W, b in params]
-    x = x.astype(dtype)
+    params, x, y = _as(dtype, params, x, y)
     truth = ref.gradients(net, params, x, y)
     right = ref.compare(net, params, x, y, candidate=lambda *a: truth, numerical="none", taylor=False)
     assert right.ok and "of the 160 batch rows" in right.to_dict()["oracles"]["jax"]["note"]
@@ -288,45 +287,46 @@ def test_the_weight_budget_in_one_array_is_the_general_paths(problem, magnitude)
     # _dw_in_quadrature sums the three squared terms of a dW budget in one array; the general path
     # (R.through and R.add, which rescale against underflow) must give the same numbers, and it
     # takes over wherever a square could leave float64's range (magnitudes of 1e±120 in x).
-    # (The general path is called with the one-array sum switched off.)
-    from unittest import mock
-
-    from reference import tolerances
-    from reference._spec import check_all
-
     net, params, x, y = problem[:4]
     if x.dtype == np.float32:  # 1e±30 there
         magnitude **= 0.25
     x = (x.astype(np.float64) * magnitude).astype(x.dtype)
-    checked = check_all(net, params, x, y)
-    fast = tolerances._derivative_bounds(*checked)
-    with mock.patch.object(tolerances, "_dw_in_quadrature", lambda *a: None):
-        general = tolerances._derivative_bounds(*checked)
+    fast, general = _one_array_and_general(net, params, x, y)
     if general is None:
         assert fast is None
         return
     for (FW, Fb), (GW, Gb) in zip(fast[0], general[0]):
-        np.testing.assert_allclose(FW, GW, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(FW, GW, rtol=_SAME_SUM, atol=0)
         assert (Fb is None and Gb is None) or np.array_equal(Fb, Gb, equal_nan=True)
 
 
-def test_the_weight_budget_in_one_array_with_factors_at_opposite_extremes():
-    # x ~ 1e200, W2 and b2 ~ 1e-260 and 1e-60: the product a·δ is in range but a² overflows and δ's budget
-    # squared underflows, so the
-    # one-array sum must hand over to the general path (an inf bound would accept any finite dW2).
+#: Two float64 sums of the same >= 0 terms in another order and grouping: a few ulps apart.
+_SAME_SUM = 1e-12
+
+
+def _one_array_and_general(net, params, x, y):
+    """``_derivative_bounds`` with the one-array weight budget, and with it switched off (the general path)."""
     from unittest import mock
 
     from reference import tolerances
     from reference._spec import check_all
 
+    checked = check_all(net, params, x, y)
+    fast = tolerances._derivative_bounds(*checked)
+    with mock.patch.object(tolerances, "_dw_in_quadrature", lambda *a: None):
+        return fast, tolerances._derivative_bounds(*checked)
+
+
+def test_the_weight_budget_in_one_array_with_factors_at_opposite_extremes():
+    # x ~ 1e200, W2 and b2 ~ 1e-260 and 1e-60: the product a·δ is in range but a² overflows and δ's budget
+    # squared underflows, so the one-array sum must hand over to the general path (an inf bound would
+    # accept any finite dW2).
     net = bp.Network((3, 4, 2), ("identity", "identity"), "squared_error")
     rng = np.random.default_rng(0)
-    params = [(rng.normal(size=(3, 4)), rng.normal(size=4)), (1e-260 * rng.normal(size=(4, 2)), 1e-60 * rng.normal(size=2))]
+    params = [(rng.normal(size=(3, 4)), rng.normal(size=4)),
+              (1e-260 * rng.normal(size=(4, 2)), 1e-60 * rng.normal(size=2))]
     x, y = 1e200 * rng.normal(size=(5, 3)), 1e-60 * rng.normal(size=(5, 2))  # δ_2 ~ a_2 ~ 1e-60
-    checked = check_all(net, params, x, y)
-    fast = tolerances._derivative_bounds(*checked)[0]
-    with mock.patch.object(tolerances, "_dw_in_quadrature", lambda *a: None):
-        general = tolerances._derivative_bounds(*checked)[0]
-    for (FW, _), (GW, _) in zip(fast, general):
+    fast, general = _one_array_and_general(net, params, x, y)
+    for (FW, _), (GW, _) in zip(fast[0], general[0]):
         assert np.isfinite(GW).all()
-        np.testing.assert_allclose(FW, GW, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(FW, GW, rtol=_SAME_SUM, atol=0)
